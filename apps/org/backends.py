@@ -1,0 +1,41 @@
+"""One authentication backend for every permission question (DESIGN §4.1).
+
+`user.has_perm("app.change_model")` — model permission from the user's roles (ModelBackend).
+`user.has_perm("app.change_model", obj)` — that permission *and* the object inside the user's
+data scope, or an object grant through guardian. Field permissions with an object
+(`app.view_model__field`) hold when the role holds them and the object is visible, or when the
+field permission was granted on that object.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.backends import ModelBackend
+
+from .scopes import guardian_checker, scope_allows
+
+
+class WeftBackend(ModelBackend):
+    def has_perm(self, user_obj, perm: str, obj=None) -> bool:
+        if obj is None:
+            return super().has_perm(user_obj, perm)
+        if not user_obj.is_active or user_obj.is_anonymous:
+            return False
+        if user_obj.is_superuser:
+            return True
+        app_label, _, codename = perm.partition(".")
+        if not codename:
+            return False
+        opts = obj._meta
+        if app_label != opts.app_label:
+            return False
+        if guardian_checker(user_obj).has_perm(codename, obj):
+            return True
+        action, _, rest = codename.partition("_")
+        if "__" in rest:
+            # Field permission: the role's model-wide grant, on a record the user can see.
+            return super().has_perm(user_obj, perm) and scope_allows(user_obj, obj, "view")
+        if rest != opts.model_name:
+            return super().has_perm(user_obj, perm)
+        if action in ("view", "change", "delete"):
+            return scope_allows(user_obj, obj, action)
+        return super().has_perm(user_obj, perm)

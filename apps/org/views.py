@@ -1,0 +1,103 @@
+"""Shell pages: home, profile, password, language, the people directory, error pages."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import LanguageForm, LoginForm, ProfileForm, WeftPasswordChangeForm
+from .models import Department
+from .navigation import home_panels
+from .selectors import department_tree, manager_chain, user_directory
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "registration/password_change.html"
+    form_class = WeftPasswordChangeForm
+
+    def form_valid(self, form):
+        messages.success(self.request, _("Your password was changed."))
+        return super().form_valid(form)
+
+    def get_success_url(self):
+        return "/profile/"
+
+
+@login_required
+def home(request):
+    panels = [p for p in (panel(request) for panel in home_panels()) if p]
+    return render(request, "org/home.html", {"panels": panels})
+
+
+@login_required
+def profile(request):
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.user_update_profile(user=request.user, by=request.user, data=form.cleaned_data)
+        if form.cleaned_data.get("language"):
+            translation.activate(form.cleaned_data["language"])
+        messages.success(request, _("Your profile was saved."))
+        return redirect("profile")
+    return render(request, "org/profile.html", {
+        "form": form,
+        "managers": manager_chain(request.user, levels=3),
+    })
+
+
+@require_POST
+def set_language(request):
+    """Language switch: remembered in a cookie, and on the user when signed in."""
+    form = LanguageForm(request.POST)
+    target = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = "/"
+    response = redirect(target)
+    if form.is_valid():
+        lang = form.cleaned_data["language"]
+        if request.user.is_authenticated:
+            services.user_set_language(user=request.user, language=lang)
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, lang, max_age=365 * 24 * 3600,
+                            samesite="Lax", secure=request.is_secure())
+    return response
+
+
+@login_required
+@permission_required("org.view_user", raise_exception=True)
+def people(request):
+    qs = user_directory(user=request.user, filters=request.GET)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "org/people.html", {
+        "page": page,
+        "tree": department_tree(),
+        "departments": Department.objects.order_by("order", "name"),
+        "q": request.GET.get("q", ""),
+        "department": request.GET.get("department", ""),
+    })
+
+
+def error_403(request, exception=None):
+    return render(request, "403.html", status=403)
+
+
+def error_404(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def error_500(request):
+    return render(request, "500.html", status=500)

@@ -1,0 +1,26 @@
+"""/api/v1/: the router every app registers its viewsets on (DESIGN §5)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.routers import DefaultRouter
+
+from apps.notify import api as notify_api
+from apps.org import api as org_api
+from apps.studio import api as studio_api
+
+router = DefaultRouter()
+for module in (org_api, studio_api, notify_api):
+    module.register(router)
+
+
+class TokenView(ObtainAuthToken):
+    """POST {"username", "password"} → {"token"}. Failed attempts count toward the lockout."""
+
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include(router.urls)),
+]

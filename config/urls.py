@@ -1,0 +1,32 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from apps.org import views as org_views
+
+admin.site.site_header = _("Weft administration")
+admin.site.site_title = _("Weft")
+admin.site.index_title = _("Settings and data")
+
+urlpatterns = [
+    path("", org_views.home, name="home"),
+    path("accounts/login/", org_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", org_views.PasswordChangeView.as_view(), name="password_change"),
+    path("profile/", org_views.profile, name="profile"),
+    path("i18n/setlang/", org_views.set_language, name="set_language"),
+    path("org/", include("apps.org.urls")),
+    path("notifications/", include("apps.notify.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("config.api")),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler403 = "apps.org.views.error_403"
+handler404 = "apps.org.views.error_404"
+handler500 = "apps.org.views.error_500"
