@@ -50,6 +50,9 @@ class ChannelSetting(models.Model):
             models.UniqueConstraint(fields=["user", "channel"], name="notify_channel_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user}: {self.channel} {'on' if self.enabled else 'off'}"
+
 
 class Delivery(models.Model):
     """One attempt-tracked delivery of a notification over an external channel."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, permissions, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from .fields import FieldAccess, field_access
 from .scopes import prefetch_grants
@@ -140,3 +142,59 @@ class ScopedModelViewSet(ScopedQuerysetMixin, viewsets.ModelViewSet):
 
 class ScopedReadOnlyViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [WeftModelPermissions]
+
+
+class ShareSerializer(serializers.Serializer):
+    user = serializers.IntegerField(required=False)
+    role = serializers.IntegerField(required=False)
+    action = serializers.ChoiceField(choices=["view", "change"], default="view")
+
+    def validate(self, attrs):
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
+
+        if ("user" in attrs) == ("role" in attrs):
+            raise serializers.ValidationError({"detail": [_("Give either a user or a role.")]})
+        if "user" in attrs:
+            user = get_user_model().objects.filter(pk=attrs["user"], is_active=True).first()
+            if user is None:
+                raise serializers.ValidationError({"user": [_("No such active user.")]})
+            attrs["to_user"] = user
+        else:
+            group = Group.objects.filter(pk=attrs["role"]).first()
+            if group is None:
+                raise serializers.ValidationError({"role": [_("No such role.")]})
+            attrs["to_group"] = group
+        return attrs
+
+
+class ShareActionsMixin:
+    """`POST {id}/share/ {"user": id | "role": id, "action": "view"|"change"}` and `unshare/`.
+
+    Add to a ScopedModelViewSet; only someone who may change the record may share it.
+    """
+
+    def _share_target(self, request):
+        ser = ShareSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return ser.validated_data
+
+    @action(detail=True, methods=["post"])
+    def share(self, request, pk=None):
+        from .services import object_share
+
+        obj = self.get_object()
+        data = self._share_target(request)
+        object_share(obj=obj, by=request.user, to_user=data.get("to_user"),
+                     to_group=data.get("to_group"), action=data["action"])
+        return Response({"shared": True})
+
+    @action(detail=True, methods=["post"])
+    def unshare(self, request, pk=None):
+        from .services import object_unshare
+
+        obj = self.get_object()
+        data = self._share_target(request)
+        object_unshare(obj=obj, by=request.user, to_user=data.get("to_user"),
+                       to_group=data.get("to_group"))
+        return Response({"shared": False})

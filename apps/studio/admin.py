@@ -7,7 +7,7 @@ import json
 from django import forms
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from apps.org.fields import securable_fields
@@ -30,7 +30,11 @@ class FieldDefinitionForm(forms.ModelForm):
 
     class Meta:
         model = FieldDefinition
-        exclude = ["choices"]
+        fields = [
+            "content_type", "key", "label", "type", "help_text", "required", "unique",
+            "min_value", "max_value", "decimal_places", "regex", "regex_message", "default",
+            "section", "order", "show_in_list", "active",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -135,7 +139,7 @@ class FormLayoutForm(forms.ModelForm):
             for n in names:
                 try:
                     f = model._meta.get_field(n)
-                except Exception:  # noqa: BLE001 - custom keys are not model fields
+                except FieldDoesNotExist:  # a custom key: custom fields are never "required"
                     continue
                 if not (f.blank or f.null or f.has_default()):
                     self.add_error("hidden_text", _("%(name)s is required and cannot be "

@@ -6,6 +6,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import permissions, serializers, viewsets
 
 from .models import FieldDefinition, FieldType
@@ -19,6 +21,7 @@ class IsStaffOrReadOnly(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or request.user.is_staff
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class ModelLabelField(serializers.Field):
     """A registered model as "app_label.model", e.g. "customers.customer"."""
 

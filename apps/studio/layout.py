@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from apps.org.fields import field_access
@@ -29,7 +30,7 @@ def detail_sections(user, obj: models.Model, builtin: list[str]) -> list[dict]:
             return (d.label, display_value(d, custom.get(name)))
         try:
             field = model._meta.get_field(name)
-        except Exception:  # noqa: BLE001 - a layout may name a field that was removed
+        except FieldDoesNotExist:  # a layout may name a field that was removed since
             return None
         display = getattr(obj, f"get_{name}_display", None)
         value = display() if callable(display) else getattr(obj, name, "")
@@ -49,6 +50,6 @@ def detail_sections(user, obj: models.Model, builtin: list[str]) -> list[dict]:
         if rows:
             out.append({"title": title, "rows": rows})
     rest = [r for r in (row(n) for n in builtin + list(defs) if n not in placed) if r]
-    if rest:
-        out.insert(0 if not out else len(out), {"title": "", "rows": rest})
+    if rest:  # fields no section places: the record's main facts, shown first
+        out.insert(0, {"title": "", "rows": rest})
     return out

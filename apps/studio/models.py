@@ -94,6 +94,15 @@ class FieldDefinition(models.Model):
     def __str__(self) -> str:
         return f"{self.label} ({self.key})"
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        _definitions_changed()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        _definitions_changed()
+        return result
+
     @property
     def model_label(self) -> str:
         return f"{self.content_type.app_label}.{self.content_type.model}"
@@ -162,14 +171,6 @@ class FieldDefinition(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        _definitions_changed()
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        _definitions_changed()
-        return result
 
 
 def normalise_choices(raw) -> list[dict]:
@@ -220,6 +221,9 @@ class UniqueCustomValue(models.Model):
             models.UniqueConstraint(fields=["definition", "value"], name="studio_unique_value"),
         ]
         indexes = [models.Index(fields=["definition", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.definition_id}:{self.value}"
 
 
 class CustomFieldsModel(models.Model):

@@ -55,11 +55,15 @@ def _check_range(d: FieldDefinition, number, *, length: bool = False) -> None:
             raise ValidationError(
                 _("Enter at least %(n)s characters.") % {"n": int(d.min_value)}
             )
-        raise ValidationError(_("Enter a value of at least %(n)s.") % {"n": d.min_value.normalize()})
+        raise ValidationError(
+            _("Enter a value of at least %(n)s.") % {"n": d.min_value.normalize()}
+        )
     if d.max_value is not None and number > d.max_value:
         if length:
             raise ValidationError(_("Enter at most %(n)s characters.") % {"n": int(d.max_value)})
-        raise ValidationError(_("Enter a value of at most %(n)s.") % {"n": d.max_value.normalize()})
+        raise ValidationError(
+            _("Enter a value of at most %(n)s.") % {"n": d.max_value.normalize()}
+        )
 
 
 def _check_regex(d: FieldDefinition, text: str) -> None:
