@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "import_export",
     "viewflow",
+    "viewflow.workflow",  # the approvals engine's Process/Task tables
     "django_celery_beat",
     # Weft
     "apps.org",
@@ -162,6 +163,11 @@ WEFT_CURRENCY = env("WEFT_CURRENCY", default="CNY")
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "apps.org.staticfiles.WeftAppDirectoriesFinder",
+]
+WEFT_STATIC_IGNORE_APPS = ["viewflow", "viewflow.workflow"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {

@@ -19,7 +19,7 @@ _channels: dict[str, Channel] = {}
 @dataclass
 class Channel:
     name: str
-    label: str
+    label: object  # a lazy translation string
     default_on: bool = True
 
     def available_for(self, user) -> bool:
@@ -58,4 +58,4 @@ def all_channels() -> list[Channel]:
 
 
 def register_builtin() -> None:
-    register(EmailChannel(name="email", label=str(_("Email")), default_on=True))
+    register(EmailChannel(name="email", label=_("Email"), default_on=True))

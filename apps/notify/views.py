@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -11,6 +12,21 @@ from django.views.decorators.http import require_POST
 from . import channels, services
 from .models import ChannelSetting, Notification
 from .selectors import notification_list
+
+
+def unread_home_panel(request) -> dict | None:
+    """Home page card: the newest unread notifications (one query; nothing when all are read)."""
+    recent = list(notification_list(user=request.user, unread_only=True)[:5])
+    if not recent:
+        return None
+    return {
+        "title": _("Unread notifications"),
+        "icon": "bell",
+        "url": reverse("notify:list") + "?unread=1",
+        "template": "notify/home_panel.html",
+        "context": {"notifications": recent},
+        "order": 10,
+    }
 
 
 @login_required

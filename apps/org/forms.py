@@ -28,6 +28,11 @@ class ProfileForm(_Bootstrap, forms.ModelForm):
         fields = ["display_name", "email", "mobile", "title", "language"]
         help_texts = {"language": _("Leave empty to follow your browser.")}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [c for c in self.fields["language"].choices if c[0]]
+        self.fields["language"].choices = [("", _("Follow the browser")), *choices]
+
 
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=settings.LANGUAGES)

@@ -7,7 +7,9 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
+from django.http import HttpResponseServerError
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -41,6 +43,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 @login_required
 def home(request):
     panels = [p for p in (panel(request) for panel in home_panels()) if p]
+    panels.sort(key=lambda p: p.get("order", 100))
     return render(request, "org/home.html", {"panels": panels})
 
 
@@ -100,4 +103,6 @@ def error_404(request, exception=None):
 
 
 def error_500(request):
-    return render(request, "500.html", status=500)
+    # No request context: the context processors read the session and the database, which may
+    # be what just failed. 500.html needs nothing but static files and translations.
+    return HttpResponseServerError(loader.render_to_string("500.html"))

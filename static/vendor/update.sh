@@ -1,0 +1,53 @@
+#!/bin/sh
+# Copy the front-end assets Weft serves from node_modules into static/vendor/.
+# The suite runs air-gapped, so these files are committed; node_modules is not.
+#
+#   npm ci && sh static/vendor/update.sh        (or: npm run vendor)
+#
+# Versions are pinned exactly in package.json / package-lock.json; bump them with
+# `npm install --save-exact <pkg>@<version>` and run this script again.
+set -eu
+
+ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/../.." && pwd)
+NM="$ROOT/node_modules"
+OUT="$ROOT/static/vendor"
+
+for pkg in bootstrap bootstrap-icons htmx.org; do
+    if [ ! -d "$NM/$pkg" ]; then
+        echo "node_modules/$pkg is missing: run 'npm ci' first" >&2
+        exit 1
+    fi
+done
+
+version() {
+    node -p "require('$NM/$1/package.json').version"
+}
+
+rm -rf "$OUT/bootstrap" "$OUT/bootstrap-icons" "$OUT/htmx"
+
+# Bootstrap: css + bundle js (Popper included). The source maps are copied too, because the
+# minified files name them and ManifestStaticFilesStorage refuses a reference it cannot find.
+mkdir -p "$OUT/bootstrap/css" "$OUT/bootstrap/js"
+cp "$NM/bootstrap/dist/css/bootstrap.min.css" "$NM/bootstrap/dist/css/bootstrap.min.css.map" \
+    "$OUT/bootstrap/css/"
+cp "$NM/bootstrap/dist/js/bootstrap.bundle.min.js" \
+    "$NM/bootstrap/dist/js/bootstrap.bundle.min.js.map" "$OUT/bootstrap/js/"
+cp "$NM/bootstrap/LICENSE" "$OUT/bootstrap/LICENSE"
+version bootstrap > "$OUT/bootstrap/VERSION"
+
+# Bootstrap Icons: the icon font and its stylesheet (fonts/ sits next to the css).
+mkdir -p "$OUT/bootstrap-icons/fonts"
+cp "$NM/bootstrap-icons/font/bootstrap-icons.min.css" "$OUT/bootstrap-icons/"
+cp "$NM/bootstrap-icons/font/fonts/bootstrap-icons.woff2" \
+    "$NM/bootstrap-icons/font/fonts/bootstrap-icons.woff" "$OUT/bootstrap-icons/fonts/"
+cp "$NM/bootstrap-icons/LICENSE" "$OUT/bootstrap-icons/LICENSE"
+version bootstrap-icons > "$OUT/bootstrap-icons/VERSION"
+
+# htmx
+mkdir -p "$OUT/htmx"
+cp "$NM/htmx.org/dist/htmx.min.js" "$OUT/htmx/"
+cp "$NM/htmx.org/LICENSE" "$OUT/htmx/LICENSE"
+version htmx.org > "$OUT/htmx/VERSION"
+
+echo "static/vendor: bootstrap $(version bootstrap), bootstrap-icons $(version bootstrap-icons)," \
+    "htmx.org $(version htmx.org)"
