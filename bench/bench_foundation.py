@@ -47,17 +47,35 @@ def _run() -> None:
     role = Group.objects.create(name="bench-role")
     user = User.objects.create_user("bench-user", department=root)
     user.groups.add(role)
-    for i, name in enumerate(["label", "key", "type", "regex", "help_text", "section", "order",
-                              "min_value", "max_value", "default"]):
-        FieldPolicy.objects.create(content_type=ct, field_name=name,
-                                   restrict_view=i % 2 == 0, restrict_change=True)
-    perm = Permission.objects.create(content_type=ct, codename="view_fielddefinition__label",
-                                     name="bench")
+    for i, name in enumerate(
+        [
+            "label",
+            "key",
+            "type",
+            "regex",
+            "help_text",
+            "section",
+            "order",
+            "min_value",
+            "max_value",
+            "default",
+        ]
+    ):
+        FieldPolicy.objects.create(
+            content_type=ct, field_name=name, restrict_view=i % 2 == 0, restrict_change=True
+        )
+    perm = Permission.objects.create(
+        content_type=ct, codename="view_fielddefinition__label", name="bench"
+    )
     role.permissions.add(perm)
-    report("field_access(user, Model), 10 policies, warm cache",
-           timed(lambda: field_access(user, FieldDefinition), repeat=2000))
-    report("department_tree_ids(root) over 61 departments (1 query)",
-           timed(lambda: department_tree_ids(root.pk), repeat=500))
+    report(
+        "field_access(user, Model), 10 policies, warm cache",
+        timed(lambda: field_access(user, FieldDefinition), repeat=2000),
+    )
+    report(
+        "department_tree_ids(root) over 61 departments (1 query)",
+        timed(lambda: department_tree_ids(root.pk), repeat=500),
+    )
 
     from apps.studio.validation import clean_value
 
@@ -67,8 +85,12 @@ def _run() -> None:
         FieldDefinition(key="d", label="d", type="decimal", decimal_places=2),
         FieldDefinition(key="dt", label="dt", type="date"),
         FieldDefinition(key="b", label="b", type="boolean"),
-        FieldDefinition(key="c", label="c", type="choice",
-                        choices=[{"value": "a", "label": "A"}, {"value": "b", "label": "B"}]),
+        FieldDefinition(
+            key="c",
+            label="c",
+            type="choice",
+            choices=[{"value": "a", "label": "A"}, {"value": "b", "label": "B"}],
+        ),
         FieldDefinition(key="e", label="e", type="email"),
         FieldDefinition(key="p", label="p", type="phone"),
     ]

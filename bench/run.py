@@ -24,8 +24,7 @@ def main(argv: list[str]) -> None:
     django.setup()
     names = argv or sorted(p.stem for p in Path(__file__).parent.glob("bench_*.py"))
     for name in names:
-        module = importlib.import_module(f"bench.{name}" if not name.startswith("bench.")
-                                         else name)
+        module = importlib.import_module(f"bench.{name}" if not name.startswith("bench.") else name)
         print(f"== {name}")
         module.main()
 

@@ -5,17 +5,23 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
+from apps.approvals import api as approvals_api
 from apps.notify import api as notify_api
 from apps.org import api as org_api
 from apps.studio import api as studio_api
 
 router = DefaultRouter()
-for module in (org_api, studio_api, notify_api):
+for module in (org_api, studio_api, notify_api, approvals_api):
     module.register(router)
 
 
 class TokenView(ObtainAuthToken):
     """POST {"username", "password"} → {"token"}. Failed attempts count toward the lockout."""
+
+    def get_serializer_context(self):
+        # Authenticate with Django's request, not DRF's wrapper: axes marks the request it is
+        # given as locked out, and its middleware (which answers 429) only sees Django's.
+        return {**super().get_serializer_context(), "request": self.request._request}
 
 
 urlpatterns = [

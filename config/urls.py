@@ -20,6 +20,7 @@ urlpatterns = [
     path("i18n/setlang/", org_views.set_language, name="set_language"),
     path("org/", include("apps.org.urls")),
     path("notifications/", include("apps.notify.urls")),
+    path("approvals/", include("apps.approvals.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api")),
 ]

@@ -27,8 +27,15 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_display = ["notification", "channel", "status", "attempts", "created_at", "sent_at"]
     list_filter = ["channel", "status"]
     list_select_related = ["notification"]
-    readonly_fields = ["notification", "channel", "status", "attempts", "error", "created_at",
-                       "sent_at"]
+    readonly_fields = [
+        "notification",
+        "channel",
+        "status",
+        "attempts",
+        "error",
+        "created_at",
+        "sent_at",
+    ]
 
 
 @admin.register(ChannelSetting)

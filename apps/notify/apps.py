@@ -13,6 +13,14 @@ class NotifyConfig(AppConfig):
         from . import channels, views
 
         channels.register_builtin()
-        register(MenuItem(group="main", key="notifications", label=_("Notifications"),
-                          url_name="notify:list", icon="bell", order=20))
+        register(
+            MenuItem(
+                group="main",
+                key="notifications",
+                label=_("Notifications"),
+                url_name="notify:list",
+                icon="bell",
+                order=20,
+            )
+        )
         register_home_panel("notify-unread", views.unread_home_panel)

@@ -8,15 +8,26 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Notification(models.Model):
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recipient"),
-                                  on_delete=models.CASCADE, related_name="notifications")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True,
-                              blank=True, on_delete=models.SET_NULL, related_name="+")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     verb = models.CharField(_("event"), max_length=80)
     message = models.CharField(_("message"), max_length=500)
     url = models.CharField(_("link"), max_length=500, blank=True)
-    target_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.CASCADE,
-                                    related_name="+")
+    target_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     target_id = models.BigIntegerField(null=True, blank=True)
     target = GenericForeignKey("target_type", "target_id")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
@@ -38,8 +49,9 @@ class Notification(models.Model):
 class ChannelSetting(models.Model):
     """A user's choice to receive notifications on one external channel (in-app is always on)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="channel_settings")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="channel_settings"
+    )
     channel = models.CharField(_("channel"), max_length=30)
     enabled = models.BooleanField(_("enabled"), default=True)
 
@@ -63,11 +75,13 @@ class Delivery(models.Model):
         FAILED = "failed", _("Failed")
         SKIPPED = "skipped", _("Skipped")
 
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE,
-                                     related_name="deliveries")
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
+    )
     channel = models.CharField(_("channel"), max_length=30)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
-                              default=Status.PENDING)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -78,8 +92,9 @@ class Delivery(models.Model):
         verbose_name_plural = _("deliveries")
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["notification", "channel"],
-                                    name="notify_delivery_unique"),
+            models.UniqueConstraint(
+                fields=["notification", "channel"], name="notify_delivery_unique"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -29,32 +29,51 @@ def _users(recipients) -> list:
 
 
 @transaction.atomic
-def notify_send(*, recipients, event: str, obj: models.Model | None = None, message: str = "",
-                url: str = "", actor=None, channels_only: Iterable[str] | None = None,
-                **context) -> list[Notification]:
+def notify_send(
+    *,
+    recipients,
+    event: str,
+    obj: models.Model | None = None,
+    message: str = "",
+    url: str = "",
+    actor=None,
+    channels_only: Iterable[str] | None = None,
+    **context,
+) -> list[Notification]:
     """Notify each recipient in-app and on the channels they (and the admin) enabled.
 
     `message` is the text shown; without one, `str(obj)` is used. External delivery runs in
     Celery after the surrounding transaction commits, so a rolled-back action notifies nobody
     and a failing channel never undoes the action.
     """
-    users = [u for u in _users(recipients) if actor is None or u.pk != actor.pk
-             or context.get("notify_actor")]
+    users = [
+        u
+        for u in _users(recipients)
+        if actor is None or u.pk != actor.pk or context.get("notify_actor")
+    ]
     if not users:
         return []
     if not url and obj is not None and hasattr(obj, "get_absolute_url"):
         url = obj.get_absolute_url()
     text = (message or (str(obj) if obj is not None else event))[:500]
     ct = ContentType.objects.get_for_model(obj) if obj is not None else None
-    rows = Notification.objects.bulk_create([
-        Notification(recipient=u, actor=actor, verb=event[:80], message=text, url=url[:500],
-                     target_type=ct, target_id=getattr(obj, "pk", None))
-        for u in users
-    ])
+    rows = Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient=u,
+                actor=actor,
+                verb=event[:80],
+                message=text,
+                url=url[:500],
+                target_type=ct,
+                target_id=getattr(obj, "pk", None),
+            )
+            for u in users
+        ]
+    )
     wanted = set(channels_only) if channels_only is not None else None
     settings_by_user: dict[tuple[int, str], bool] = {
-        (s.user_id, s.channel): s.enabled
-        for s in ChannelSetting.objects.filter(user__in=users)
+        (s.user_id, s.channel): s.enabled for s in ChannelSetting.objects.filter(user__in=users)
     }
     deliveries = []
     for n, u in zip(rows, users, strict=True):

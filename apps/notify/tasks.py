@@ -16,8 +16,12 @@ log = logging.getLogger("weft.notify")
 def deliver(self, delivery_id: int) -> str:
     """Send one delivery; idempotent (a sent delivery is never sent twice), retried on failure."""
     with transaction.atomic():
-        delivery = (Delivery.objects.select_for_update()
-                    .select_related("notification__recipient").filter(pk=delivery_id).first())
+        delivery = (
+            Delivery.objects.select_for_update()
+            .select_related("notification__recipient")
+            .filter(pk=delivery_id)
+            .first()
+        )
         if delivery is None or delivery.status in (Delivery.Status.SENT, Delivery.Status.SKIPPED):
             return "noop"
         channel = channels.get(delivery.channel)
@@ -35,11 +39,14 @@ def deliver(self, delivery_id: int) -> str:
             final = self.request.retries >= self.max_retries or self.request.is_eager
             delivery.status = Delivery.Status.FAILED if final else Delivery.Status.PENDING
             delivery.save(update_fields=["attempts", "error", "status"])
-            if not final:
-                raise self.retry(exc=exc, countdown=30 * 2 ** self.request.retries) from exc
-            return "failed"
-        delivery.status = Delivery.Status.SENT
-        delivery.sent_at = timezone.now()
-        delivery.error = ""
-        delivery.save(update_fields=["attempts", "status", "sent_at", "error"])
-        return "sent"
+            if final:
+                return "failed"
+            failure = exc
+        else:
+            delivery.status = Delivery.Status.SENT
+            delivery.sent_at = timezone.now()
+            delivery.error = ""
+            delivery.save(update_fields=["attempts", "status", "sent_at", "error"])
+            return "sent"
+    # Retry outside the atomic block: raising inside it would roll back the attempt's log.
+    raise self.retry(exc=failure, countdown=30 * 2**self.request.retries) from failure

@@ -63,10 +63,18 @@ def channel_settings(request):
     current = {s.channel: s.enabled for s in ChannelSetting.objects.filter(user=request.user)}
     if request.method == "POST":
         for ch in available:
-            services.channel_setting_set(user=request.user, channel=ch.name,
-                                         enabled=request.POST.get(ch.name) == "on")
+            services.channel_setting_set(
+                user=request.user, channel=ch.name, enabled=request.POST.get(ch.name) == "on"
+            )
         messages.success(request, _("Notification settings saved."))
         return redirect("notify:settings")
-    rows = [{"name": c.name, "label": c.label, "enabled": current.get(c.name, c.default_on),
-             "available": c.available_for(request.user)} for c in available]
+    rows = [
+        {
+            "name": c.name,
+            "label": c.label,
+            "enabled": current.get(c.name, c.default_on),
+            "available": c.available_for(request.user),
+        }
+        for c in available
+    ]
     return render(request, "notify/settings.html", {"rows": rows})

@@ -20,26 +20,63 @@ from .models import Department, FieldPolicy, RoleScope, User
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ["username", "display_name", "department", "manager", "title", "is_active",
-                    "is_staff", "roles"]
+    list_display = [
+        "username",
+        "display_name",
+        "department",
+        "manager",
+        "title",
+        "is_active",
+        "is_staff",
+        "roles",
+    ]
     list_filter = ["is_active", "is_staff", "is_superuser", "department", "groups"]
     search_fields = ["username", "display_name", "first_name", "last_name", "email", "mobile"]
     list_select_related = ["department", "manager"]
     autocomplete_fields = ["department", "manager"]
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        (_("Person"), {"fields": ("display_name", "first_name", "last_name", "email", "mobile",
-                                  "title", "language")}),
+        (
+            _("Person"),
+            {
+                "fields": (
+                    "display_name",
+                    "first_name",
+                    "last_name",
+                    "email",
+                    "mobile",
+                    "title",
+                    "language",
+                )
+            },
+        ),
         (_("Organisation"), {"fields": ("department", "manager", "groups")}),
         (_("Integrations"), {"fields": ("dingtalk_userid", "wecom_userid")}),
-        (_("Access"), {"fields": ("is_active", "is_staff", "is_superuser", "user_permissions"),
-                       "classes": ["collapse"]}),
+        (
+            _("Access"),
+            {
+                "fields": ("is_active", "is_staff", "is_superuser", "user_permissions"),
+                "classes": ["collapse"],
+            },
+        ),
         (_("Dates"), {"fields": ("last_login", "date_joined"), "classes": ["collapse"]}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("username", "display_name", "department",
-                                                 "manager", "groups", "password1",
-                                                 "password2")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username",
+                    "display_name",
+                    "department",
+                    "manager",
+                    "groups",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
     )
 
     def get_queryset(self, request):
@@ -102,7 +139,8 @@ def scoped_models():
 
 class RoleForm(forms.ModelForm):
     field_permissions = forms.ModelMultipleChoiceField(
-        queryset=Permission.objects.none(), required=False,
+        queryset=Permission.objects.none(),
+        required=False,
         widget=admin.widgets.FilteredSelectMultiple(_("field permissions"), False),
         label=_("Field permissions"),
         help_text=_("Restricted fields (see Field policies) this role may see or edit."),
@@ -115,13 +153,16 @@ class RoleForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         field_perms = Permission.objects.filter(codename__contains="__").select_related(
-            "content_type")
+            "content_type"
+        )
         self.fields["field_permissions"].queryset = field_perms
         self.fields["permissions"].queryset = Permission.objects.exclude(
-            codename__contains="__").select_related("content_type")
+            codename__contains="__"
+        ).select_related("content_type")
         if self.instance.pk:
             self.fields["field_permissions"].initial = self.instance.permissions.filter(
-                codename__contains="__")
+                codename__contains="__"
+            )
 
     def _save_m2m(self):
         super()._save_m2m()
@@ -140,8 +181,12 @@ class RoleAdmin(BaseGroupAdmin):
     def get_queryset(self, request):
         from django.db.models import Count
 
-        return (super().get_queryset(request).annotate(_members=Count("user", distinct=True))
-                .prefetch_related("scopes__content_type"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_members=Count("user", distinct=True))
+            .prefetch_related("scopes__content_type")
+        )
 
     @admin.display(description=_("members"), ordering="_members")
     def member_count(self, obj) -> int:
@@ -149,8 +194,9 @@ class RoleAdmin(BaseGroupAdmin):
 
     @admin.display(description=_("data scopes"))
     def scope_summary(self, obj) -> str:
-        return "; ".join(f"{s.content_type.name}: {s.get_scope_display()}"
-                         for s in obj.scopes.all())
+        return "; ".join(
+            f"{s.content_type.name}: {s.get_scope_display()}" for s in obj.scopes.all()
+        )
 
 
 class FieldPolicyForm(forms.ModelForm):
@@ -165,9 +211,12 @@ class FieldPolicyForm(forms.ModelForm):
             model = ct.model_class()
             names = {n for n, _label in field_security.securable_fields(model)} if model else set()
             if name not in names:
-                raise ValidationError({"field_name": _("This model has no such field. Choose "
-                                                       "one of: %(names)s") %
-                                       {"names": ", ".join(sorted(names))}})
+                raise ValidationError(
+                    {
+                        "field_name": _("This model has no such field. Choose one of: %(names)s")
+                        % {"names": ", ".join(sorted(names))}
+                    }
+                )
         return cleaned
 
 

@@ -13,8 +13,17 @@ class UserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "display_name", "department", "manager", "title", "email",
-                  "mobile", "is_active"]
+        fields = [
+            "id",
+            "username",
+            "display_name",
+            "department",
+            "manager",
+            "title",
+            "email",
+            "mobile",
+            "is_active",
+        ]
 
     def get_display_name(self, obj: User) -> str:
         return str(obj)

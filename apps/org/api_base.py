@@ -8,6 +8,7 @@ object grants and field security are enforced the same way everywhere.
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -36,10 +37,19 @@ class WeftModelPermissions(permissions.DjangoObjectPermissions):
     def has_permission(self, request, view):
         if not request.user or not request.user.is_authenticated:
             return False
-        if request.method in permissions.SAFE_METHODS and getattr(view, "detail", False):
-            # Reading one shared record needs no model-wide permission: the grant is enough.
+        if getattr(view, "detail", False):
+            # One record: `has_object_permission` decides with the whole rule, so a guardian
+            # grant on that record is enough without the model permission.
             return True
         return super().has_permission(request, view)
+
+    def get_required_object_permissions(self, method, model_cls):
+        # A per-record action (POST {id}/claim/, /submit/, /share/ …) changes that record:
+        # it needs the change permission on it, not the model's add permission. An action
+        # that needs more checks it in its service.
+        if method == "POST":
+            method = "PATCH"
+        return super().get_required_object_permissions(method, model_cls)
 
 
 class FieldSecuredSerializerMixin:
@@ -49,7 +59,8 @@ class FieldSecuredSerializerMixin:
     field); lists stay query-free per row because the viewset pre-fetches the grants.
     """
 
-    refused_message = _("You are not allowed to change this field.")
+    # Lazy: a class attribute is evaluated once, at import, in whatever language was active.
+    refused_message = gettext_lazy("You are not allowed to change this field.")
 
     def _user(self):
         request = self.context.get("request")
@@ -102,10 +113,9 @@ class ScopedQuerysetMixin:
         return self.model.objects.all()
 
     def get_queryset(self):
-        action = "view" if self.request.method in permissions.SAFE_METHODS else "change"
-        if getattr(self, "action", None) == "create":
-            action = "view"
-        return self.base_queryset().visible_to(self.request.user, action)
+        # The rows the caller may see. Whether they may change or delete one of them is the
+        # object permission check's answer (403); a row they cannot see is a 404 (DESIGN §4.1).
+        return self.base_queryset().visible_to(self.request.user)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -117,12 +127,18 @@ class ScopedQuerysetMixin:
         access = field_access(request.user, self.model)
         if not access.hidden:
             return
+
+        def field_of(key: str) -> str:
+            # "secret__icontains" -> "secret"; custom keys: "custom__salary__gte" -> "salary".
+            parts = key.split("__")
+            return parts[1] if parts[0] == "custom" and len(parts) > 1 else parts[0]
+
         names = set()
         for key in request.query_params:
-            names.add(key.split("__")[0])
+            names.add(field_of(key))
         for value in request.query_params.getlist("ordering"):
             for part in value.split(","):
-                names.add(part.strip().lstrip("-").split("__")[0])
+                names.add(field_of(part.strip().lstrip("-")))
         refused = sorted(n for n in names if not access.can_view(n))
         if refused:
             raise exceptions.ValidationError(
@@ -185,8 +201,13 @@ class ShareActionsMixin:
 
         obj = self.get_object()
         data = self._share_target(request)
-        object_share(obj=obj, by=request.user, to_user=data.get("to_user"),
-                     to_group=data.get("to_group"), action=data["action"])
+        object_share(
+            obj=obj,
+            by=request.user,
+            to_user=data.get("to_user"),
+            to_group=data.get("to_group"),
+            action=data["action"],
+        )
         return Response({"shared": True})
 
     @action(detail=True, methods=["post"])
@@ -195,6 +216,7 @@ class ShareActionsMixin:
 
         obj = self.get_object()
         data = self._share_target(request)
-        object_unshare(obj=obj, by=request.user, to_user=data.get("to_user"),
-                       to_group=data.get("to_group"))
+        object_unshare(
+            obj=obj, by=request.user, to_user=data.get("to_user"), to_group=data.get("to_group")
+        )
         return Response({"shared": False})

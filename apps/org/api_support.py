@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, pagination, status
+from rest_framework import exceptions, filters, pagination, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -27,7 +27,11 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 def _validation_payload(exc: DjangoValidationError):
     if hasattr(exc, "error_dict"):
-        return {k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()}
+        payload = {k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()}
+        # Custom-field errors keep their per-key shape (apps.studio.validation).
+        if getattr(exc, "custom_errors", None):
+            payload["custom"] = exc.custom_errors
+        return payload
     return {"detail": [str(m) for m in exc.messages]}
 
 
@@ -52,3 +56,19 @@ def exception_handler(exc, context):
             status=status.HTTP_400_BAD_REQUEST,
         )
     return drf_exception_handler(exc, context)
+
+
+class FieldSecureSearchFilter(filters.SearchFilter):
+    """`?search=` never matches inside a field the caller may not see (it would leak it)."""
+
+    def get_search_fields(self, view, request):
+        fields = super().get_search_fields(view, request)
+        model = getattr(view, "model", None)
+        if not fields or model is None:
+            return fields
+        from .fields import field_access
+
+        access = field_access(request.user, model)
+        if not access.hidden:
+            return fields
+        return [f for f in fields if access.can_view(f.lstrip("^=@$").split("__")[0])]

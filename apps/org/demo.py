@@ -77,8 +77,14 @@ PEOPLE = [
     ("hr", "周婷", "人事部", "人事经理", "ceo", ["人事"]),
 ]
 DEPARTMENTS = ["总经办", "销售部", "市场部", "财务部", "客服部", "人事部"]
-HEADS = {"总经办": "ceo", "销售部": "sales_director", "市场部": "marketing",
-         "财务部": "finance", "客服部": "service", "人事部": "hr"}
+HEADS = {
+    "总经办": "ceo",
+    "销售部": "sales_director",
+    "市场部": "marketing",
+    "财务部": "finance",
+    "客服部": "service",
+    "人事部": "hr",
+}
 ROLES = ["总经理", "销售总监", "销售代表", "财务", "客服", "市场", "人事"]
 
 
@@ -93,8 +99,13 @@ def seed_org(ctx: DemoContext) -> None:
         ctx.roles[name] = role(name)
     admin, created = User.objects.get_or_create(
         username="admin",
-        defaults={"display_name": "系统管理员", "is_staff": True, "is_superuser": True,
-                  "email": "admin@weft.local", "department": ctx.departments["总经办"]},
+        defaults={
+            "display_name": "系统管理员",
+            "is_staff": True,
+            "is_superuser": True,
+            "email": "admin@weft.local",
+            "department": ctx.departments["总经办"],
+        },
     )
     if created:
         admin.set_password(DEMO_PASSWORD)
@@ -103,9 +114,13 @@ def seed_org(ctx: DemoContext) -> None:
     for username, display, dept, title, _manager, role_names in PEOPLE:
         user, created = User.objects.get_or_create(
             username=username,
-            defaults={"display_name": display, "department": ctx.departments[dept],
-                      "title": title, "email": f"{username}@weft.local",
-                      "mobile": f"1380000{len(ctx.users):04d}"},
+            defaults={
+                "display_name": display,
+                "department": ctx.departments[dept],
+                "title": title,
+                "email": f"{username}@weft.local",
+                "mobile": f"1380000{len(ctx.users):04d}",
+            },
         )
         if created:
             user.set_password(DEMO_PASSWORD)
@@ -124,6 +139,8 @@ def seed_org(ctx: DemoContext) -> None:
     # Everyone may browse the company directory; HR maintains people.
     for name in ROLES:
         grant_perms(ctx.roles[name], ["org.view_user", "org.view_department"])
-    grant_perms(ctx.roles["人事"], ["org.add_user", "org.change_user", "org.change_department",
-                                   "org.add_department"])
+    grant_perms(
+        ctx.roles["人事"],
+        ["org.add_user", "org.change_user", "org.change_department", "org.add_department"],
+    )
     ctx.log(f"org: {len(DEPARTMENTS)} departments, {len(PEOPLE) + 1} users, {len(ROLES)} roles")

@@ -10,8 +10,14 @@ from __future__ import annotations
 class ServiceError(Exception):
     status_code = 400
 
-    def __init__(self, message, *, field: str | None = None, code: str | None = None,
-                 errors: dict | None = None):
+    def __init__(
+        self,
+        message,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        errors: dict | None = None,
+    ):
         super().__init__(str(message))
         self.message = message
         self.field = field
@@ -22,8 +28,10 @@ class ServiceError(Exception):
     def errors(self) -> dict[str, list[str]]:
         """Field errors in the API's shape: {"field": ["message"]} or {"detail": ...}."""
         if self._errors is not None:
-            return {k: [str(m) for m in (v if isinstance(v, list | tuple) else [v])]
-                    for k, v in self._errors.items()}
+            return {
+                k: [str(m) for m in (v if isinstance(v, list | tuple) else [v])]
+                for k, v in self._errors.items()
+            }
         return {self.field or "detail": [str(self.message)]}
 
 

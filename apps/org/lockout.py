@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 def lockout_response(request, original_response=None, credentials=None):
     minutes = int(float(settings.AXES_COOLOFF_TIME) * 60)
     message = _("Too many failed sign-in attempts. Try again in %(minutes)d minutes.") % {
-        "minutes": minutes}
+        "minutes": minutes
+    }
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message}, status=429)
     return render(request, "registration/locked_out.html", {"message": message}, status=429)

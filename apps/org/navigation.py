@@ -1,8 +1,8 @@
 """The sidebar: apps register their entries here, so the shell never imports a domain app.
 
-    from apps.org.navigation import MenuItem, register
-    register(MenuItem(group="crm", key="customers", label=_("Customers"),
-                      url_name="customers:list", icon="people", perm="customers.view_customer"))
+from apps.org.navigation import MenuItem, register
+register(MenuItem(group="crm", key="customers", label=_("Customers"),
+                  url_name="customers:list", icon="people", perm="customers.view_customer"))
 """
 
 from __future__ import annotations
@@ -70,8 +70,7 @@ def menu_for(user, current_path: str = "") -> list[dict]:
                     "label": item.label,
                     "url": url,
                     "icon": item.icon,
-                    "active": current_path == url
-                    or (url != "/" and current_path.startswith(url)),
+                    "active": current_path == url or (url != "/" and current_path.startswith(url)),
                     "badge": item.badge(user) if item.badge else None,
                 }
             )
@@ -81,14 +80,41 @@ def menu_for(user, current_path: str = "") -> list[dict]:
 
 
 def register_core_entries() -> None:
-    register(MenuItem(group="main", key="home", label=_("Home"), url_name="home",
-                      icon="house", order=0))
-    register(MenuItem(group="admin", key="people", label=_("People"), url_name="org:people",
-                      icon="diagram-3", perm="org.view_user", order=10))
-    register(MenuItem(group="admin", key="admin-site", label=_("Administration"),
-                      url_name="admin:index", icon="gear", staff_only=True, order=90))
-    register(MenuItem(group="admin", key="api-docs", label=_("API documentation"),
-                      url_name="api-docs", icon="braces", order=95))
+    register(
+        MenuItem(group="main", key="home", label=_("Home"), url_name="home", icon="house", order=0)
+    )
+    register(
+        MenuItem(
+            group="admin",
+            key="people",
+            label=_("People"),
+            url_name="org:people",
+            icon="diagram-3",
+            perm="org.view_user",
+            order=10,
+        )
+    )
+    register(
+        MenuItem(
+            group="admin",
+            key="admin-site",
+            label=_("Administration"),
+            url_name="admin:index",
+            icon="gear",
+            staff_only=True,
+            order=90,
+        )
+    )
+    register(
+        MenuItem(
+            group="admin",
+            key="api-docs",
+            label=_("API documentation"),
+            url_name="api-docs",
+            icon="braces",
+            order=95,
+        )
+    )
 
 
 # Home panels: apps add cards to the home page; each callable(request) returns None or

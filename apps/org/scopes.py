@@ -41,8 +41,13 @@ def _cache(user) -> dict:
 
 
 def clear_caches(user) -> None:
-    for attr in ("_weft_scope_cache", "_weft_guardian_checker", "_perm_cache",
-                 "_user_perm_cache", "_group_perm_cache"):
+    for attr in (
+        "_weft_scope_cache",
+        "_weft_guardian_checker",
+        "_perm_cache",
+        "_user_perm_cache",
+        "_group_perm_cache",
+    ):
         if hasattr(user, attr):
             delattr(user, attr)
 

@@ -20,8 +20,11 @@ def user_directory(*, user: User, filters: Mapping[str, str] | None = None) -> Q
     q = (filters.get("q") or "").strip()
     if q:
         qs = qs.filter(
-            Q(username__icontains=q) | Q(display_name__icontains=q) | Q(title__icontains=q)
-            | Q(mobile__icontains=q) | Q(email__icontains=q)
+            Q(username__icontains=q)
+            | Q(display_name__icontains=q)
+            | Q(title__icontains=q)
+            | Q(mobile__icontains=q)
+            | Q(email__icontains=q)
         )
     dept = filters.get("department")
     if dept and str(dept).isdigit():

@@ -44,8 +44,9 @@ def user_set_language(*, user: User, language: str) -> User:
 
 
 @transaction.atomic
-def role_scope_set(*, role: Group, model: type[models.Model], scope: str, by: User | None = None
-                   ) -> RoleScope:
+def role_scope_set(
+    *, role: Group, model: type[models.Model], scope: str, by: User | None = None
+) -> RoleScope:
     """Give `role` the data scope `scope` on `model` (replaces the previous one)."""
     if scope not in Scope.values:
         raise ServiceError(_("Unknown data scope."), field="scope")
@@ -73,8 +74,14 @@ def field_policy_save(*, policy: FieldPolicy, by: User | None = None) -> FieldPo
 
 
 @transaction.atomic
-def field_policy_set(*, model: type[models.Model], field_name: str, restrict_view: bool = True,
-                     restrict_change: bool = True, by: User | None = None) -> FieldPolicy:
+def field_policy_set(
+    *,
+    model: type[models.Model],
+    field_name: str,
+    restrict_view: bool = True,
+    restrict_change: bool = True,
+    by: User | None = None,
+) -> FieldPolicy:
     ct = ContentType.objects.get_for_model(model)
     policy = FieldPolicy.objects.filter(content_type=ct, field_name=field_name).first()
     policy = policy or FieldPolicy(content_type=ct, field_name=field_name)
@@ -95,8 +102,14 @@ def _grant_target(to_user: User | None, to_group: Group | None):
 
 
 @transaction.atomic
-def object_share(*, obj: models.Model, by: User, to_user: User | None = None,
-                 to_group: Group | None = None, action: str = "view") -> None:
+def object_share(
+    *,
+    obj: models.Model,
+    by: User,
+    to_user: User | None = None,
+    to_group: Group | None = None,
+    action: str = "view",
+) -> None:
     """Share one record with a colleague or a role (guardian object grant).
 
     Only someone who may change the record may share it; "change" implies "view".
@@ -112,8 +125,9 @@ def object_share(*, obj: models.Model, by: User, to_user: User | None = None,
 
 
 @transaction.atomic
-def object_unshare(*, obj: models.Model, by: User, to_user: User | None = None,
-                   to_group: Group | None = None) -> None:
+def object_unshare(
+    *, obj: models.Model, by: User, to_user: User | None = None, to_group: Group | None = None
+) -> None:
     if not by.has_perm(f"{obj._meta.app_label}.change_{obj._meta.model_name}", obj):
         raise PermissionDenied
     target = _grant_target(to_user, to_group)
@@ -124,8 +138,9 @@ def object_unshare(*, obj: models.Model, by: User, to_user: User | None = None,
 
 
 @transaction.atomic
-def field_grant(*, obj: models.Model, field_name: str, by: User, to_user: User,
-                action: str = "view") -> None:
+def field_grant(
+    *, obj: models.Model, field_name: str, by: User, to_user: User, action: str = "view"
+) -> None:
     """Let one user see (or edit) one restricted field on one record."""
     if action not in ("view", "change"):
         raise ServiceError(_("A field can be granted for viewing or editing."), field="action")

@@ -1,6 +1,6 @@
 """Sharing one record (guardian object grants): a page any scoped model's detail page links to.
 
-    {% url "org:share" app_label="customers" model="customer" pk=obj.pk %}
+{% url "org:share" app_label="customers" model="customer" pk=obj.pk %}
 """
 
 from __future__ import annotations
@@ -41,15 +41,24 @@ def share_grants(obj) -> dict:
     def level(perms):
         return "change" if f"change_{name}" in perms else "view"
 
-    users = get_users_with_perms(obj, attach_perms=True, with_superusers=False,
-                                 with_group_users=False, only_with_perms_in=[f"view_{name}",
-                                                                             f"change_{name}"])
+    users = get_users_with_perms(
+        obj,
+        attach_perms=True,
+        with_superusers=False,
+        with_group_users=False,
+        only_with_perms_in=[f"view_{name}", f"change_{name}"],
+    )
     groups = get_groups_with_perms(obj, attach_perms=True)
     return {
         "users": sorted(((u, level(p)) for u, p in users.items()), key=lambda t: t[0].username),
-        "roles": sorted(((g, level(p)) for g, p in groups.items()
-                         if {f"view_{name}", f"change_{name}"} & set(p)),
-                        key=lambda t: t[0].name),
+        "roles": sorted(
+            (
+                (g, level(p))
+                for g, p in groups.items()
+                if {f"view_{name}", f"change_{name}"} & set(p)
+            ),
+            key=lambda t: t[0].name,
+        ),
     }
 
 
@@ -70,18 +79,28 @@ def share(request, app_label: str, model: str, pk: int):
                 services.object_unshare(obj=obj, by=request.user, to_user=user, to_group=group)
                 messages.success(request, _("Sharing removed."))
             else:
-                services.object_share(obj=obj, by=request.user, to_user=user, to_group=group,
-                                      action=request.POST.get("action", "view"))
+                services.object_share(
+                    obj=obj,
+                    by=request.user,
+                    to_user=user,
+                    to_group=group,
+                    action=request.POST.get("action", "view"),
+                )
                 messages.success(request, _("Record shared."))
         except ServiceError as exc:
             messages.error(request, str(exc))
         url = request.path + (f"?next={back}" if back else "")
         return redirect(url)
-    return render(request, "org/share.html", {
-        "obj": obj,
-        "grants": share_grants(obj),
-        "users": User.objects.filter(is_active=True).exclude(pk=request.user.pk)
-        .order_by("username"),
-        "roles": Group.objects.order_by("name"),
-        "back": back,
-    })
+    return render(
+        request,
+        "org/share.html",
+        {
+            "obj": obj,
+            "grants": share_grants(obj),
+            "users": User.objects.filter(is_active=True)
+            .exclude(pk=request.user.pk)
+            .order_by("username"),
+            "roles": Group.objects.order_by("name"),
+            "back": back,
+        },
+    )

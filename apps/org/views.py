@@ -56,10 +56,14 @@ def profile(request):
             translation.activate(form.cleaned_data["language"])
         messages.success(request, _("Your profile was saved."))
         return redirect("profile")
-    return render(request, "org/profile.html", {
-        "form": form,
-        "managers": manager_chain(request.user, levels=3),
-    })
+    return render(
+        request,
+        "org/profile.html",
+        {
+            "form": form,
+            "managers": manager_chain(request.user, levels=3),
+        },
+    )
 
 
 @require_POST
@@ -67,16 +71,22 @@ def set_language(request):
     """Language switch: remembered in a cookie, and on the user when signed in."""
     form = LanguageForm(request.POST)
     target = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = "/"
     response = redirect(target)
     if form.is_valid():
         lang = form.cleaned_data["language"]
         if request.user.is_authenticated:
             services.user_set_language(user=request.user, language=lang)
-        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, lang, max_age=365 * 24 * 3600,
-                            samesite="Lax", secure=request.is_secure())
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            lang,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=request.is_secure(),
+        )
     return response
 
 
@@ -85,13 +95,17 @@ def set_language(request):
 def people(request):
     qs = user_directory(user=request.user, filters=request.GET)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(request, "org/people.html", {
-        "page": page,
-        "tree": department_tree(),
-        "departments": Department.objects.order_by("order", "name"),
-        "q": request.GET.get("q", ""),
-        "department": request.GET.get("department", ""),
-    })
+    return render(
+        request,
+        "org/people.html",
+        {
+            "page": page,
+            "tree": department_tree(),
+            "departments": Department.objects.order_by("order", "name"),
+            "q": request.GET.get("q", ""),
+            "department": request.GET.get("department", ""),
+        },
+    )
 
 
 def error_403(request, exception=None):

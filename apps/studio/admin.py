@@ -24,16 +24,32 @@ def _registered_cts():
 
 class FieldDefinitionForm(forms.ModelForm):
     choices_text = forms.CharField(
-        label=_("Choices"), required=False, widget=forms.Textarea(attrs={"rows": 5}),
+        label=_("Choices"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("One per line: value|label (or just value)."),
     )
 
     class Meta:
         model = FieldDefinition
         fields = [
-            "content_type", "key", "label", "type", "help_text", "required", "unique",
-            "min_value", "max_value", "decimal_places", "regex", "regex_message", "default",
-            "section", "order", "show_in_list", "active",
+            "content_type",
+            "key",
+            "label",
+            "type",
+            "help_text",
+            "required",
+            "unique",
+            "min_value",
+            "max_value",
+            "decimal_places",
+            "regex",
+            "regex_message",
+            "default",
+            "section",
+            "order",
+            "show_in_list",
+            "active",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -41,7 +57,8 @@ class FieldDefinitionForm(forms.ModelForm):
         self.fields["content_type"].queryset = _registered_cts()
         if self.instance.pk:
             self.fields["choices_text"].initial = "\n".join(
-                f"{c['value']}|{c['label']}" for c in self.instance.choices or [])
+                f"{c['value']}|{c['label']}" for c in self.instance.choices or []
+            )
             self.fields["key"].disabled = True
             self.fields["content_type"].disabled = True
 
@@ -63,24 +80,48 @@ class FieldDefinitionForm(forms.ModelForm):
 @admin.register(FieldDefinition)
 class FieldDefinitionAdmin(admin.ModelAdmin):
     form = FieldDefinitionForm
-    list_display = ["label", "key", "content_type", "type", "required", "unique", "section",
-                    "order", "active"]
+    list_display = [
+        "label",
+        "key",
+        "content_type",
+        "type",
+        "required",
+        "unique",
+        "section",
+        "order",
+        "active",
+    ]
     list_filter = ["content_type", "type", "active", "required", "unique"]
     list_editable = ["order", "active"]
     search_fields = ["key", "label"]
     list_select_related = ["content_type"]
     fieldsets = (
         (None, {"fields": ("content_type", "key", "label", "type", "help_text")}),
-        (_("Rules"), {"fields": ("required", "unique", "min_value", "max_value",
-                                 "decimal_places", "regex", "regex_message", "default",
-                                 "choices_text")}),
+        (
+            _("Rules"),
+            {
+                "fields": (
+                    "required",
+                    "unique",
+                    "min_value",
+                    "max_value",
+                    "decimal_places",
+                    "regex",
+                    "regex_message",
+                    "default",
+                    "choices_text",
+                )
+            },
+        ),
         (_("Layout"), {"fields": ("section", "order", "show_in_list", "active")}),
     )
 
 
 class FormSectionForm(forms.ModelForm):
     fields_text = forms.CharField(
-        label=_("Fields"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        label=_("Fields"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("One field name or custom key per line, in order."),
     )
 
@@ -94,8 +135,9 @@ class FormSectionForm(forms.ModelForm):
             self.fields["fields_text"].initial = "\n".join(self.instance.fields or [])
 
     def clean_fields_text(self):
-        return [line.strip() for line in self.cleaned_data["fields_text"].splitlines()
-                if line.strip()]
+        return [
+            line.strip() for line in self.cleaned_data["fields_text"].splitlines() if line.strip()
+        ]
 
     def save(self, commit=True):
         self.instance.fields = self.cleaned_data.get("fields_text", [])
@@ -110,7 +152,8 @@ class FormSectionInline(admin.StackedInline):
 
 class FormLayoutForm(forms.ModelForm):
     hidden_text = forms.CharField(
-        label=_("Hidden optional fields"), required=False,
+        label=_("Hidden optional fields"),
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Optional built-in fields not shown on forms, one per line."),
     )
@@ -134,16 +177,18 @@ class FormLayoutForm(forms.ModelForm):
             known = {n for n, _l in securable_fields(model)}
             unknown = [n for n in names if n not in known]
             if unknown:
-                self.add_error("hidden_text", _("Unknown fields: %(names)s") %
-                               {"names": ", ".join(unknown)})
+                self.add_error(
+                    "hidden_text", _("Unknown fields: %(names)s") % {"names": ", ".join(unknown)}
+                )
             for n in names:
                 try:
                     f = model._meta.get_field(n)
                 except FieldDoesNotExist:  # a custom key: custom fields are never "required"
                     continue
                 if not (f.blank or f.null or f.has_default()):
-                    self.add_error("hidden_text", _("%(name)s is required and cannot be "
-                                                    "hidden.") % {"name": n})
+                    self.add_error(
+                        "hidden_text", _("%(name)s is required and cannot be hidden.") % {"name": n}
+                    )
         self.instance.hidden_fields = names
         return cleaned
 

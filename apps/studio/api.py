@@ -6,6 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import permissions, serializers, viewsets
@@ -25,7 +26,8 @@ class IsStaffOrReadOnly(permissions.BasePermission):
 class ModelLabelField(serializers.Field):
     """A registered model as "app_label.model", e.g. "customers.customer"."""
 
-    default_error_messages = {"invalid": _("Unknown model '{value}'.")}
+    # Lazy: evaluated at import otherwise, frozen in the language active then.
+    default_error_messages = {"invalid": gettext_lazy("Unknown model '{value}'.")}
 
     def to_representation(self, ct: ContentType) -> str:
         return f"{ct.app_label}.{ct.model}"
@@ -53,23 +55,43 @@ class FieldDefinitionSerializer(serializers.ModelSerializer):
     class Meta:
         model = FieldDefinition
         fields = [
-            "id", "model", "key", "label", "type", "required", "unique", "choices", "min_value",
-            "max_value", "decimal_places", "regex", "regex_message", "default", "help_text",
-            "section", "order", "show_in_list", "active",
+            "id",
+            "model",
+            "key",
+            "label",
+            "type",
+            "required",
+            "unique",
+            "choices",
+            "min_value",
+            "max_value",
+            "decimal_places",
+            "regex",
+            "regex_message",
+            "default",
+            "help_text",
+            "section",
+            "order",
+            "show_in_list",
+            "active",
         ]
 
     def validate(self, attrs):
         instance = self.instance or FieldDefinition()
-        if self.instance is not None and "content_type" in attrs \
-                and attrs["content_type"] != self.instance.content_type:
+        if (
+            self.instance is not None
+            and "content_type" in attrs
+            and attrs["content_type"] != self.instance.content_type
+        ):
             raise serializers.ValidationError({"model": [_("The model of a field cannot change.")]})
         for name, value in attrs.items():
             setattr(instance, name, value)
         try:
             instance.full_clean(validate_unique=True)
         except DjangoValidationError as exc:
-            errors = {("model" if k == "content_type" else k): v
-                      for k, v in exc.message_dict.items()}
+            errors = {
+                ("model" if k == "content_type" else k): v for k, v in exc.message_dict.items()
+            }
             raise serializers.ValidationError(errors) from None
         attrs["choices"] = instance.choices
         attrs["default"] = instance.default
@@ -105,4 +127,3 @@ class FieldDefinitionViewSet(viewsets.ModelViewSet):
 
 def register(router) -> None:
     router.register("custom-fields", FieldDefinitionViewSet, basename="custom-field")
-

@@ -7,6 +7,7 @@ Adds `custom__<key>` (exact; "contains" for multi-choice) and, for numbers and d
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import DecimalField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
@@ -21,11 +22,19 @@ def _decimal_filter(key: str, lookup: str):
     def method(queryset, name, value):
         alias = f"_cf_{key}"
         return queryset.alias(
-            **{alias: Cast(KeyTextTransform(key, "custom"), DecimalField(max_digits=30,
-                                                                         decimal_places=6))}
+            **{
+                alias: Cast(
+                    KeyTextTransform(key, "custom"), DecimalField(max_digits=30, decimal_places=6)
+                )
+            }
         ).filter(**{f"{alias}__{lookup}": value})
 
     return method
+
+
+class _IntegerFilter(django_filters.NumberFilter):
+    # NumberFilter cleans to Decimal, which a JSON key look-up cannot encode (TypeError -> 500).
+    field_class = forms.IntegerField
 
 
 class CustomFieldsFilterSetMixin:
@@ -41,26 +50,30 @@ class CustomFieldsFilterSetMixin:
             t = d.type
             if t == FieldType.MULTICHOICE:
                 self.filters[base] = django_filters.CharFilter(
-                    field_name=base, method=self._multichoice(d.key), label=d.label)
+                    field_name=base, method=self._multichoice(d.key), label=d.label
+                )
             elif t == FieldType.BOOLEAN:
                 self.filters[base] = django_filters.BooleanFilter(field_name=base, label=d.label)
             elif t == FieldType.INTEGER:
-                self.filters[base] = django_filters.NumberFilter(field_name=base, label=d.label)
+                self.filters[base] = _IntegerFilter(field_name=base, label=d.label)
                 for lookup in ("gte", "lte"):
-                    self.filters[f"{base}__{lookup}"] = django_filters.NumberFilter(
-                        field_name=base, lookup_expr=lookup, label=f"{d.label} ({lookup})")
+                    self.filters[f"{base}__{lookup}"] = _IntegerFilter(
+                        field_name=base, lookup_expr=lookup, label=f"{d.label} ({lookup})"
+                    )
             elif t == FieldType.DECIMAL:
                 for lookup in ("exact", "gte", "lte"):
                     name = base if lookup == "exact" else f"{base}__{lookup}"
                     self.filters[name] = django_filters.NumberFilter(
-                        method=_decimal_filter(d.key, lookup), label=d.label)
+                        method=_decimal_filter(d.key, lookup), label=d.label
+                    )
             elif t in (FieldType.DATE, FieldType.DATETIME):
                 self.filters[base] = django_filters.CharFilter(field_name=base, label=d.label)
                 for lookup in ("gte", "lte"):
                     self.filters[f"{base}__{lookup}"] = django_filters.CharFilter(
-                        field_name=base, lookup_expr=lookup, label=f"{d.label} ({lookup})")
+                        field_name=base, lookup_expr=lookup, label=f"{d.label} ({lookup})"
+                    )
             elif t == FieldType.USER:
-                self.filters[base] = django_filters.NumberFilter(field_name=base, label=d.label)
+                self.filters[base] = _IntegerFilter(field_name=base, label=d.label)
             else:
                 self.filters[base] = django_filters.CharFilter(field_name=base, label=d.label)
 

@@ -30,8 +30,11 @@ PREFIX = "custom__"
 
 def form_field_for(d) -> forms.Field:
     """The Django form field for one custom-field definition."""
-    common = {"label": d.label, "required": d.required and d.type != FieldType.BOOLEAN,
-              "help_text": d.help_text}
+    common = {
+        "label": d.label,
+        "required": d.required and d.type != FieldType.BOOLEAN,
+        "help_text": d.help_text,
+    }
     t = d.type
     if t == FieldType.TEXTAREA:
         return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **common)
@@ -55,7 +58,8 @@ def form_field_for(d) -> forms.Field:
     if t == FieldType.MULTICHOICE:
         return forms.MultipleChoiceField(
             choices=[(c["value"], c["label"]) for c in d.choices],
-            widget=forms.CheckboxSelectMultiple, **common,
+            widget=forms.CheckboxSelectMultiple,
+            **common,
         )
     if t == FieldType.USER:
         return forms.ModelChoiceField(
@@ -99,7 +103,7 @@ class CustomFieldsFormMixin:
         self.access = field_access(user, model, instance) if user is not None else None
         hidden_layout, self._layout_sections = layout_for(model)
         for name in list(self.fields):
-            base = name[len(PREFIX):] if name.startswith(PREFIX) else name
+            base = name[len(PREFIX) :] if name.startswith(PREFIX) else name
             if self.access is not None and not self.access.can_view(base):
                 del self.fields[name]
             elif self.access is not None and not self.access.can_change(base):
@@ -108,8 +112,11 @@ class CustomFieldsFormMixin:
             elif name in hidden_layout and not self.fields[name].required:
                 del self.fields[name]
         for field in self.fields.values():
-            css = "form-check-input" if isinstance(field.widget, forms.CheckboxInput) else (
-                "form-select" if isinstance(field.widget, forms.Select) else "form-control")
+            css = (
+                "form-check-input"
+                if isinstance(field.widget, forms.CheckboxInput)
+                else ("form-select" if isinstance(field.widget, forms.Select) else "form-control")
+            )
             if not isinstance(field.widget, forms.CheckboxSelectMultiple):
                 field.widget.attrs.setdefault("class", css)
 
@@ -140,12 +147,20 @@ class CustomFieldsFormMixin:
                     fields.append(self[name])
                     placed.add(name)
             if fields:
-                out.append({"title": title, "fields": fields, "columns": columns,
-                            "collapsed": collapsed})
+                out.append(
+                    {"title": title, "fields": fields, "columns": columns, "collapsed": collapsed}
+                )
         builtin = [self[n] for n in self.fields if not n.startswith(PREFIX) and n not in placed]
         if builtin:
-            out.insert(0, {"title": self.default_section_title, "fields": builtin, "columns": 2,
-                           "collapsed": False})
+            out.insert(
+                0,
+                {
+                    "title": self.default_section_title,
+                    "fields": builtin,
+                    "columns": 2,
+                    "collapsed": False,
+                },
+            )
         extra: dict[str, list] = {}
         for d in self.custom_definitions:
             name = PREFIX + d.key

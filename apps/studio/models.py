@@ -37,8 +37,16 @@ TEXT_TYPES = {FieldType.TEXT, FieldType.TEXTAREA, FieldType.EMAIL, FieldType.PHO
 NUMBER_TYPES = {FieldType.INTEGER, FieldType.DECIMAL}
 CHOICE_TYPES = {FieldType.CHOICE, FieldType.MULTICHOICE}
 UNIQUE_TYPES = {
-    FieldType.TEXT, FieldType.INTEGER, FieldType.DECIMAL, FieldType.DATE, FieldType.DATETIME,
-    FieldType.CHOICE, FieldType.USER, FieldType.EMAIL, FieldType.PHONE, FieldType.URL,
+    FieldType.TEXT,
+    FieldType.INTEGER,
+    FieldType.DECIMAL,
+    FieldType.DATE,
+    FieldType.DATETIME,
+    FieldType.CHOICE,
+    FieldType.USER,
+    FieldType.EMAIL,
+    FieldType.PHONE,
+    FieldType.URL,
 }
 
 key_validator = RegexValidator(
@@ -51,33 +59,56 @@ class FieldDefinition(models.Model):
     content_type = models.ForeignKey(
         ContentType, verbose_name=_("model"), on_delete=models.CASCADE, related_name="+"
     )
-    key = models.CharField(_("key"), max_length=50, validators=[key_validator],
-                           help_text=_("Stored name, e.g. 'erp_code'. Cannot change later."))
+    key = models.CharField(
+        _("key"),
+        max_length=50,
+        validators=[key_validator],
+        help_text=_("Stored name, e.g. 'erp_code'. Cannot change later."),
+    )
     label = models.CharField(_("label"), max_length=100)
-    type = models.CharField(_("type"), max_length=20, choices=FieldType.choices,
-                            default=FieldType.TEXT)
+    type = models.CharField(
+        _("type"), max_length=20, choices=FieldType.choices, default=FieldType.TEXT
+    )
     required = models.BooleanField(_("required"), default=False)
     unique = models.BooleanField(_("unique"), default=False)
     choices = models.JSONField(
-        _("choices"), default=list, blank=True,
-        help_text=_("For choice fields: a list of {\"value\", \"label\"}."),
+        _("choices"),
+        default=list,
+        blank=True,
+        help_text=_('For choice fields: a list of {"value", "label"}.'),
     )
     min_value = models.DecimalField(
-        _("minimum"), max_digits=20, decimal_places=6, null=True, blank=True,
+        _("minimum"),
+        max_digits=20,
+        decimal_places=6,
+        null=True,
+        blank=True,
         help_text=_("Smallest number, or shortest text length."),
     )
     max_value = models.DecimalField(
-        _("maximum"), max_digits=20, decimal_places=6, null=True, blank=True,
+        _("maximum"),
+        max_digits=20,
+        decimal_places=6,
+        null=True,
+        blank=True,
         help_text=_("Largest number, or longest text length."),
     )
     decimal_places = models.PositiveSmallIntegerField(_("decimal places"), default=2)
-    regex = models.CharField(_("pattern"), max_length=200, blank=True,
-                             help_text=_("Regular expression the whole value must match."))
+    regex = models.CharField(
+        _("pattern"),
+        max_length=200,
+        blank=True,
+        help_text=_("Regular expression the whole value must match."),
+    )
     regex_message = models.CharField(_("pattern message"), max_length=200, blank=True)
     default = models.JSONField(_("default"), null=True, blank=True)
     help_text = models.CharField(_("help text"), max_length=300, blank=True)
-    section = models.CharField(_("section"), max_length=100, blank=True,
-                               help_text=_("Form layout section this field appears in."))
+    section = models.CharField(
+        _("section"),
+        max_length=100,
+        blank=True,
+        help_text=_("Form layout section this field appears in."),
+    )
     order = models.PositiveIntegerField(_("order"), default=0)
     show_in_list = models.BooleanField(_("show in lists"), default=False)
     active = models.BooleanField(_("active"), default=True)
@@ -153,11 +184,12 @@ class FieldDefinition(models.Model):
         elif self.choices:
             self.choices = []
         if self.unique and self.type not in UNIQUE_TYPES:
-            errors.setdefault("unique", []).append(
-                _("Fields of this type cannot be unique.")
-            )
-        if (self.min_value is not None and self.max_value is not None
-                and self.min_value > self.max_value):
+            errors.setdefault("unique", []).append(_("Fields of this type cannot be unique."))
+        if (
+            self.min_value is not None
+            and self.max_value is not None
+            and self.min_value > self.max_value
+        ):
             errors.setdefault("max_value", []).append(_("Maximum is below minimum."))
         if self.type == FieldType.DECIMAL and self.decimal_places > 6:
             errors.setdefault("decimal_places", []).append(_("At most 6 decimal places."))
@@ -170,7 +202,6 @@ class FieldDefinition(models.Model):
                 errors.setdefault("default", []).extend(exc.messages)
         if errors:
             raise ValidationError(errors)
-
 
 
 def normalise_choices(raw) -> list[dict]:
@@ -258,7 +289,9 @@ class FormLayout(models.Model):
         ContentType, verbose_name=_("model"), on_delete=models.CASCADE, related_name="+"
     )
     hidden_fields = models.JSONField(
-        _("hidden optional fields"), default=list, blank=True,
+        _("hidden optional fields"),
+        default=list,
+        blank=True,
         help_text=_("Optional built-in fields not shown on forms."),
     )
 
@@ -278,10 +311,12 @@ class FormSection(models.Model):
     layout = models.ForeignKey(FormLayout, on_delete=models.CASCADE, related_name="sections")
     title = models.CharField(_("title"), max_length=100)
     order = models.PositiveIntegerField(_("order"), default=0)
-    fields = models.JSONField(_("fields"), default=list, blank=True,
-                              help_text=_("Field names and custom keys, in order."))
-    columns = models.PositiveSmallIntegerField(_("columns"), default=2,
-                                               choices=[(1, "1"), (2, "2"), (3, "3")])
+    fields = models.JSONField(
+        _("fields"), default=list, blank=True, help_text=_("Field names and custom keys, in order.")
+    )
+    columns = models.PositiveSmallIntegerField(
+        _("columns"), default=2, choices=[(1, "1"), (2, "2"), (3, "3")]
+    )
     collapsed = models.BooleanField(_("collapsed"), default=False)
 
     class Meta:
@@ -295,4 +330,3 @@ class FormSection(models.Model):
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         _definitions_changed()
-

@@ -84,8 +84,10 @@ def layout_for(model: type[models.Model]):
         else:
             found = (
                 list(layout.hidden_fields or []),
-                [(s.title, list(s.fields or []), s.columns, s.collapsed)
-                 for s in layout.sections.all()],
+                [
+                    (s.title, list(s.fields or []), s.columns, s.collapsed)
+                    for s in layout.sections.all()
+                ],
             )
         cache.set(key, found, 3600)
     return found

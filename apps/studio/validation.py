@@ -27,7 +27,8 @@ from django.utils.translation import gettext as _
 from .models import FieldDefinition, FieldType, UniqueCustomValue
 from .registry import definitions_for
 
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-]{3,24}$")
+# "+86 138 0000 0000", "010-6552 9988", "(010) 6552 9988", "400-800-8888 ext 12" is not.
+PHONE_RE = re.compile(r"^\+?[0-9(][0-9 ()\-]{3,24}$")
 EMPTY = (None, "", [], ())
 
 
@@ -49,21 +50,20 @@ def _to_bool(value):
     raise ValidationError(_("Enter yes or no."))
 
 
+def _plain(number: Decimal) -> str:
+    # normalize() alone writes 10 as "1E+1"; people read "10".
+    return format(number.normalize(), "f")
+
+
 def _check_range(d: FieldDefinition, number, *, length: bool = False) -> None:
     if d.min_value is not None and number < d.min_value:
         if length:
-            raise ValidationError(
-                _("Enter at least %(n)s characters.") % {"n": int(d.min_value)}
-            )
-        raise ValidationError(
-            _("Enter a value of at least %(n)s.") % {"n": d.min_value.normalize()}
-        )
+            raise ValidationError(_("Enter at least %(n)s characters.") % {"n": int(d.min_value)})
+        raise ValidationError(_("Enter a value of at least %(n)s.") % {"n": _plain(d.min_value)})
     if d.max_value is not None and number > d.max_value:
         if length:
             raise ValidationError(_("Enter at most %(n)s characters.") % {"n": int(d.max_value)})
-        raise ValidationError(
-            _("Enter a value of at most %(n)s.") % {"n": d.max_value.normalize()}
-        )
+        raise ValidationError(_("Enter a value of at most %(n)s.") % {"n": _plain(d.max_value)})
 
 
 def _check_regex(d: FieldDefinition, text: str) -> None:
@@ -117,9 +117,7 @@ def _parse(d: FieldDefinition, value):
         quant = Decimal(1).scaleb(-d.decimal_places)
         rounded = number.quantize(quant, rounding=ROUND_HALF_UP)
         if rounded != number:
-            raise ValidationError(
-                _("Use at most %(n)s decimal places.") % {"n": d.decimal_places}
-            )
+            raise ValidationError(_("Use at most %(n)s decimal places.") % {"n": d.decimal_places})
         _check_range(d, rounded)
         return str(rounded)
     if t == FieldType.DATE:
@@ -183,8 +181,11 @@ def _parse(d: FieldDefinition, value):
             user_id = None
         if user_id is None:
             # Import files name people by username.
-            user_id = (User.objects.filter(username=str(value).strip(), is_active=True)
-                       .values_list("pk", flat=True).first())
+            user_id = (
+                User.objects.filter(username=str(value).strip(), is_active=True)
+                .values_list("pk", flat=True)
+                .first()
+            )
         elif not User.objects.filter(pk=user_id, is_active=True).exists():
             user_id = None
         if user_id is None:
@@ -208,7 +209,11 @@ def _unique_taken(d: FieldDefinition, value, exclude_pk) -> bool:
     qs = UniqueCustomValue.objects.filter(definition=d, value=unique_token(d, value))
     if exclude_pk is not None:
         qs = qs.exclude(object_id=exclude_pk)
-    return qs.exists()
+    model = d.content_type.model_class()
+    if model is None:
+        return qs.exists()
+    # A row left by a bulk (queryset) delete holds nothing: sync_unique_values clears it on save.
+    return model._base_manager.filter(pk__in=qs.values("object_id")).exists()
 
 
 def clean_value(d: FieldDefinition, value, *, check_unique: bool = True, exclude_pk=None):
@@ -278,10 +283,22 @@ def validate_custom(
     return clean, errors
 
 
+def custom_validation_error(errors: dict[str, list[str]]) -> ValidationError:
+    """A Django ValidationError on the `custom` field that still knows which key failed.
+
+    Django can't nest a dict inside a field's errors, so the messages are listed flat under
+    "custom" and the per-key dict rides along as `custom_errors` (the API reports it as
+    {"custom": {"<key>": [...]}}, see apps.org.api_support).
+    """
+    exc = ValidationError({"custom": [str(m) for messages in errors.values() for m in messages]})
+    exc.custom_errors = {k: [str(m) for m in v] for k, v in errors.items()}
+    return exc
+
+
 def validate_custom_or_raise(model, raw, **kwargs) -> dict:
     clean, errors = validate_custom(model, raw, **kwargs)
     if errors:
-        raise ValidationError({"custom": ValidationError(errors)})
+        raise custom_validation_error(errors)
     return clean
 
 
@@ -305,21 +322,27 @@ def sync_unique_values(instance: models.Model) -> None:
         for attempt in (1, 2):
             try:
                 with transaction.atomic():
-                    UniqueCustomValue.objects.create(definition=d, value=token,
-                                                     object_id=instance.pk)
+                    UniqueCustomValue.objects.create(
+                        definition=d, value=token, object_id=instance.pk
+                    )
                 break
             except IntegrityError:
-                holder = (UniqueCustomValue.objects.filter(definition=d, value=token)
-                          .values_list("object_id", flat=True).first())
+                holder = (
+                    UniqueCustomValue.objects.filter(definition=d, value=token)
+                    .values_list("object_id", flat=True)
+                    .first()
+                )
                 stale = holder is not None and not model._base_manager.filter(pk=holder).exists()
                 if attempt == 1 and stale:
                     UniqueCustomValue.objects.filter(definition=d, value=token).delete()
                     continue
-                raise ValidationError(
-                    {"custom": ValidationError({d.key: [
-                        _("%(label)s '%(value)s' is already used.")
-                        % {"label": d.label, "value": value}
-                    ]})}
+                raise custom_validation_error(
+                    {
+                        d.key: [
+                            _("%(label)s '%(value)s' is already used.")
+                            % {"label": d.label, "value": value}
+                        ]
+                    }
                 ) from None
 
 
@@ -327,9 +350,7 @@ def drop_unique_values(instance: models.Model) -> None:
     if instance.pk is None:
         return
     ct = ContentType.objects.get_for_model(instance)
-    UniqueCustomValue.objects.filter(
-        definition__content_type=ct, object_id=instance.pk
-    ).delete()
+    UniqueCustomValue.objects.filter(definition__content_type=ct, object_id=instance.pk).delete()
 
 
 def display_value(d: FieldDefinition, value, users: dict | None = None) -> str:

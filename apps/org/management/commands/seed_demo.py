@@ -12,8 +12,11 @@ class Command(BaseCommand):
     help = "Seed the demo company (users, departments, roles and every app's demo data)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--if-empty", action="store_true",
-                            help="Do nothing when the database already has users.")
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when the database already has users.",
+        )
 
     def handle(self, *args, if_empty=False, **options):
         if if_empty and User.objects.exists():
@@ -24,5 +27,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             for seed in seeders():
                 seed(ctx)
-        self.stdout.write(self.style.SUCCESS(
-            "Demo company ready. Sign in as admin / demo1234 (change the passwords!)."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo company ready. Sign in as admin / demo1234 (change the passwords!)."
+            )
+        )
