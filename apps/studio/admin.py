@@ -70,11 +70,11 @@ class FieldDefinitionForm(forms.ModelForm):
             self.add_error("choices_text", exc)
         return cleaned
 
-    def _post_clean(self):
-        super()._post_clean()
-        # Model.clean() reports choice problems on "choices"; show them on our text box.
-        if "choices" in self.errors:
-            self.errors["choices_text"] = self.errors.pop("choices")
+    def _update_errors(self, errors):
+        # Model.clean() reports choice problems on "choices", which this form shows as text.
+        if hasattr(errors, "error_dict") and "choices" in errors.error_dict:
+            errors.error_dict["choices_text"] = errors.error_dict.pop("choices")
+        super()._update_errors(errors)
 
 
 @admin.register(FieldDefinition)
