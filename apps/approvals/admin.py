@@ -34,21 +34,37 @@ class StepForm(forms.ModelForm):
     """The condition as a small form: all/any plus one rule per line ("amount gte 100000")."""
 
     condition_match = forms.ChoiceField(
-        label=_("Condition applies when"), required=False,
+        label=_("Condition applies when"),
+        required=False,
         choices=[("all", _("all rules hold")), ("any", _("any rule holds"))],
     )
     condition_rules = forms.CharField(
-        label=_("Condition rules"), required=False,
+        label=_("Condition rules"),
+        required=False,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 40}),
-        help_text=_("One rule per line: field operator value. Fields: amount, department "
-                    "(name or id), data.<key> (e.g. data.days). Operators: eq ne gt gte lt "
-                    "lte in contains. Example: “amount gte 100000”. Empty: always."),
+        help_text=_(
+            "One rule per line: field operator value. Fields: amount, department "
+            "(name or id), data.<key> (e.g. data.days). Operators: eq ne gt gte lt "
+            "lte in contains. Example: “amount gte 100000”. Empty: always."
+        ),
     )
 
     class Meta:
         model = ApprovalStep
-        fields = ["order", "name", "approver_type", "mode", "approver_users", "approver_role",
-                  "level", "subject_field", "cc_users", "cc_roles", "allow_return", "due_hours"]
+        fields = [
+            "order",
+            "name",
+            "approver_type",
+            "mode",
+            "approver_users",
+            "approver_role",
+            "level",
+            "subject_field",
+            "cc_users",
+            "cc_roles",
+            "allow_return",
+            "due_hours",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -62,8 +78,9 @@ class StepForm(forms.ModelForm):
         if match not in MATCHES:
             match = "all"
         try:
-            self.instance.condition = text_to_condition(cleaned.get("condition_rules", ""),
-                                                        match=match)
+            self.instance.condition = text_to_condition(
+                cleaned.get("condition_rules", ""), match=match
+            )
         except ValidationError as exc:
             self.add_error("condition_rules", exc)
         kind = cleaned.get("approver_type")
@@ -79,19 +96,39 @@ class StepInline(admin.StackedInline):
     ordering = ["order", "id"]
     autocomplete_fields = ["approver_users", "approver_role", "cc_users", "cc_roles"]
     fieldsets = (
-        (None, {"fields": (("order", "name"), ("approver_type", "mode"),
-                           "approver_users", "approver_role", "level", "subject_field")}),
+        (
+            None,
+            {
+                "fields": (
+                    ("order", "name"),
+                    ("approver_type", "mode"),
+                    "approver_users",
+                    "approver_role",
+                    "level",
+                    "subject_field",
+                )
+            },
+        ),
         (_("Condition"), {"fields": ("condition_match", "condition_rules")}),
-        (_("Copy and timing"), {"fields": ("cc_users", "cc_roles", "allow_return",
-                                           "due_hours")}),
+        (_("Copy and timing"), {"fields": ("cc_users", "cc_roles", "allow_return", "due_hours")}),
     )
 
 
 class TemplateForm(forms.ModelForm):
     class Meta:
         model = ApprovalTemplate
-        fields = ["code", "name", "kind", "description", "active", "order", "start_roles",
-                  "start_departments", "extra_fields", "fallback_approver"]
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "description",
+            "active",
+            "order",
+            "start_roles",
+            "start_departments",
+            "extra_fields",
+            "fallback_approver",
+        ]
         widgets = {"extra_fields": forms.Textarea(attrs={"rows": 4, "cols": 80})}
 
 
@@ -106,8 +143,10 @@ class ApprovalTemplateAdmin(admin.ModelAdmin):
     readonly_fields = ["preview_link"]
     inlines = [StepInline]
     fieldsets = (
-        (None, {"fields": ("code", "name", "kind", "description", "active", "order",
-                           "preview_link")}),
+        (
+            None,
+            {"fields": ("code", "name", "kind", "description", "active", "order", "preview_link")},
+        ),
         (_("Who may start it"), {"fields": ("start_roles", "start_departments")}),
         (_("Form and fallback"), {"fields": ("extra_fields", "fallback_approver")}),
     )
@@ -124,13 +163,17 @@ class ApprovalTemplateAdmin(admin.ModelAdmin):
         if not obj.pk:
             return _("Save the template first.")
         url = reverse("admin:approvals_approvaltemplate_preview", args=[obj.pk])
-        return format_html('<a class="button" href="{}">{}</a>', url,
-                           _("Preview who approves a sample request"))
+        return format_html(
+            '<a class="button" href="{}">{}</a>', url, _("Preview who approves a sample request")
+        )
 
     def get_urls(self):
         return [
-            path("<int:pk>/preview/", self.admin_site.admin_view(self.preview_view),
-                 name="approvals_approvaltemplate_preview"),
+            path(
+                "<int:pk>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="approvals_approvaltemplate_preview",
+            ),
             *super().get_urls(),
         ]
 
@@ -141,10 +184,13 @@ class ApprovalTemplateAdmin(admin.ModelAdmin):
         form = PreviewForm(request.GET or None)
         rows = None
         if form.is_valid():
-            rows = preview(template, amount=form.cleaned_data["amount"] or Decimal(0),
-                           department=form.cleaned_data["department"],
-                           data=form.cleaned_data["data"],
-                           initiator=form.cleaned_data["initiator"])
+            rows = preview(
+                template,
+                amount=form.cleaned_data["amount"] or Decimal(0),
+                department=form.cleaned_data["department"],
+                data=form.cleaned_data["data"],
+                initiator=form.cleaned_data["initiator"],
+            )
         context = {
             **self.admin_site.each_context(request),
             "title": _("Preview: %(name)s") % {"name": template.name},
@@ -158,15 +204,21 @@ class ApprovalTemplateAdmin(admin.ModelAdmin):
 
 class PreviewForm(forms.Form):
     amount = forms.CharField(label=_("Amount"), required=False)
-    department = forms.ModelChoiceField(label=_("Department"), required=False,
-                                        queryset=Department.objects.order_by("order", "name"))
+    department = forms.ModelChoiceField(
+        label=_("Department"), required=False, queryset=Department.objects.order_by("order", "name")
+    )
     initiator = forms.ModelChoiceField(
-        label=_("Initiator"), required=False,
+        label=_("Initiator"),
+        required=False,
         queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
-        help_text=_("Needed for manager rules; gives the department when none is chosen."))
-    data = forms.CharField(label=_("Form data (JSON)"), required=False,
-                           widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-                           help_text=_('For example {"days": 5} or {"discount": 18}.'))
+        help_text=_("Needed for manager rules; gives the department when none is chosen."),
+    )
+    data = forms.CharField(
+        label=_("Form data (JSON)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_('For example {"days": 5} or {"discount": 18}.'),
+    )
 
     def clean_amount(self):
         raw = (self.cleaned_data.get("amount") or "").strip().replace(",", "")
@@ -219,17 +271,41 @@ class AttachmentInline(ReadOnlyInline):
 class ApprovalRequestAdmin(admin.ModelAdmin):
     """Requests and their history are records: they change only through the services."""
 
-    list_display = ["title", "template", "initiator", "department", "amount", "status",
-                    "round", "created_at"]
+    list_display = [
+        "title",
+        "template",
+        "initiator",
+        "department",
+        "amount",
+        "status",
+        "round",
+        "created_at",
+    ]
     list_filter = ["status", "template", "department"]
     search_fields = ["title", "initiator__username", "initiator__display_name"]
     list_select_related = ["template", "initiator", "department"]
     date_hierarchy = "created_at"
     inlines = [AttachmentInline, ActionInline]
     readonly_fields = ["page_link"]
-    fields = ["page_link", "template", "title", "amount", "status", "initiator", "department",
-              "round", "current_step", "subject_type", "subject_id", "data", "custom", "chain",
-              "created_at", "submitted_at", "decided_at"]
+    fields = [
+        "page_link",
+        "template",
+        "title",
+        "amount",
+        "status",
+        "initiator",
+        "department",
+        "round",
+        "current_step",
+        "subject_type",
+        "subject_id",
+        "data",
+        "custom",
+        "chain",
+        "created_at",
+        "submitted_at",
+        "decided_at",
+    ]
 
     @admin.display(description=_("page"))
     def page_link(self, obj) -> str:

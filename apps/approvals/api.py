@@ -13,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from viewflow.workflow.models import Task
 
@@ -35,8 +36,16 @@ from .models import (
 class ApprovalStepSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApprovalStep
-        fields = ["id", "order", "name", "approver_type", "mode", "condition", "allow_return",
-                  "due_hours"]
+        fields = [
+            "id",
+            "order",
+            "name",
+            "approver_type",
+            "mode",
+            "condition",
+            "allow_return",
+            "due_hours",
+        ]
         read_only_fields = fields
 
 
@@ -72,8 +81,17 @@ class ApprovalTemplateViewSet(viewsets.ReadOnlyModelViewSet):
 class ApprovalActionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApprovalAction
-        fields = ["id", "round", "step_index", "step_name", "kind", "actor", "target", "comment",
-                  "created_at"]
+        fields = [
+            "id",
+            "round",
+            "step_index",
+            "step_name",
+            "kind",
+            "actor",
+            "target",
+            "comment",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -116,8 +134,9 @@ class SubjectTypeField(serializers.ReadOnlyField):
 class ApprovalRequestSerializer(CustomFieldsSerializerMixin, serializers.ModelSerializer):
     template = TemplateRefField()
     template_code = serializers.CharField(source="template.code", read_only=True)
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False,
-                                      allow_null=True)
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
     data = serializers.JSONField(required=False)
     subject_type = SubjectTypeField()
     current_step_name = serializers.CharField(read_only=True)
@@ -126,19 +145,47 @@ class ApprovalRequestSerializer(CustomFieldsSerializerMixin, serializers.ModelSe
 
     class Meta:
         model = ApprovalRequest
-        fields = ["id", "template", "template_code", "title", "amount", "data", "status",
-                  "initiator", "department", "subject_type", "subject_id", "round",
-                  "current_step", "current_step_name", "created_at", "submitted_at",
-                  "decided_at", "custom", "history", "attachments"]
-        read_only_fields = ["status", "initiator", "department", "subject_id", "round",
-                            "current_step", "created_at", "submitted_at", "decided_at"]
+        fields = [
+            "id",
+            "template",
+            "template_code",
+            "title",
+            "amount",
+            "data",
+            "status",
+            "initiator",
+            "department",
+            "subject_type",
+            "subject_id",
+            "round",
+            "current_step",
+            "current_step_name",
+            "created_at",
+            "submitted_at",
+            "decided_at",
+            "custom",
+            "history",
+            "attachments",
+        ]
+        read_only_fields = [
+            "status",
+            "initiator",
+            "department",
+            "subject_id",
+            "round",
+            "current_step",
+            "created_at",
+            "submitted_at",
+            "decided_at",
+        ]
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
         template = attrs.get("template") or getattr(self.instance, "template", None)
         if template is not None:
             data, amount, errors = clean_request_data(
-                template.kind, template.extra_fields, attrs.get("data"), attrs.get("amount"))
+                template.kind, template.extra_fields, attrs.get("data"), attrs.get("amount")
+            )
             if errors:
                 amount_errors = errors.pop("amount", None)
                 payload = {"data": errors} if errors else {}
@@ -149,26 +196,33 @@ class ApprovalRequestSerializer(CustomFieldsSerializerMixin, serializers.ModelSe
 
     def create(self, validated_data):
         request = services.approval_start(
-            template=validated_data["template"], by=self.context["request"].user,
-            title=validated_data.get("title", ""), amount=validated_data.get("amount"),
-            data=validated_data.get("data"), custom=validated_data.get("custom"),
+            template=validated_data["template"],
+            by=self.context["request"].user,
+            title=validated_data.get("title", ""),
+            amount=validated_data.get("amount"),
+            data=validated_data.get("data"),
+            custom=validated_data.get("custom"),
         )
         return selectors.request_detail(user=self.context["request"].user, pk=request.pk)
 
 
 class CommentSerializer(serializers.Serializer):
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000,
-                                    default="")
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
 class ResubmitSerializer(serializers.Serializer):
     title = serializers.CharField(required=False, max_length=200)
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False,
-                                      allow_null=True)
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
     data = serializers.JSONField(required=False)
     custom = serializers.JSONField(required=False)
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000,
-                                    default="")
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class AttachSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    line = serializers.IntegerField(required=False, min_value=0, max_value=49)
 
 
 class ApprovalRequestPermissions(permissions.BasePermission):
@@ -183,9 +237,13 @@ class ApprovalRequestPermissions(permissions.BasePermission):
         return True
 
 
-class ApprovalRequestViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin,
-                             mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                             viewsets.GenericViewSet):
+class ApprovalRequestViewSet(
+    ScopedQuerysetMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     model = ApprovalRequest
     serializer_class = ApprovalRequestSerializer
     permission_classes = [ApprovalRequestPermissions]
@@ -198,9 +256,11 @@ class ApprovalRequestViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin,
         # One visibility for reads and actions: the services decide who may act.
         if getattr(self, "swagger_fake_view", False):
             return ApprovalRequest.objects.none()
-        return (ApprovalRequest.objects.visible_to(self.request.user)
-                .select_related("template", "subject_type")
-                .prefetch_related("actions", "attachments"))
+        return (
+            ApprovalRequest.objects.visible_to(self.request.user)
+            .select_related("template", "subject_type")
+            .prefetch_related("actions", "attachments")
+        )
 
     def _respond(self, request_obj):
         fresh = self.get_queryset().get(pk=request_obj.pk)
@@ -211,8 +271,9 @@ class ApprovalRequestViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin,
     def withdraw(self, request, pk=None):
         ser = CommentSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        obj = services.approval_withdraw(request=self.get_object(), by=request.user,
-                                         comment=ser.validated_data["comment"])
+        obj = services.approval_withdraw(
+            request=self.get_object(), by=request.user, comment=ser.validated_data["comment"]
+        )
         return self._respond(obj)
 
     @extend_schema(request=ResubmitSerializer, responses=ApprovalRequestSerializer)
@@ -220,8 +281,9 @@ class ApprovalRequestViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin,
     def resubmit(self, request, pk=None):
         ser = ResubmitSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        obj = services.approval_resubmit(request=self.get_object(), by=request.user,
-                                         **ser.validated_data)
+        obj = services.approval_resubmit(
+            request=self.get_object(), by=request.user, **ser.validated_data
+        )
         return self._respond(obj)
 
     @extend_schema(request=CommentSerializer, responses=ApprovalRequestSerializer)
@@ -230,8 +292,23 @@ class ApprovalRequestViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin,
         ser = CommentSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         obj = self.get_object()
-        services.approval_comment(request=obj, by=request.user,
-                                  comment=ser.validated_data["comment"])
+        services.approval_comment(
+            request=obj, by=request.user, comment=ser.validated_data["comment"]
+        )
+        return self._respond(obj)
+
+    @extend_schema(
+        request={"multipart/form-data": AttachSerializer}, responses=ApprovalRequestSerializer
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
+    def attachments(self, request, pk=None):
+        """Upload files (multipart, field "file", repeatable; "line" = expense line index)."""
+        ser = AttachSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        obj = self.get_object()
+        line = ser.validated_data.get("line")
+        files = [(f, line) for f in request.FILES.getlist("file")]
+        services.approval_attach(request=obj, by=request.user, files=files)
         return self._respond(obj)
 
 
@@ -249,8 +326,18 @@ class ApprovalTaskSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Task
-        fields = ["id", "approval", "approval_title", "initiator", "step", "step_name",
-                  "assignee", "status", "created", "due_at"]
+        fields = [
+            "id",
+            "approval",
+            "approval_title",
+            "initiator",
+            "step",
+            "step_name",
+            "assignee",
+            "status",
+            "created",
+            "due_at",
+        ]
         read_only_fields = fields
 
     def get_approval(self, task) -> int | None:
@@ -276,8 +363,9 @@ class TransferSerializer(CommentSerializer):
     to = serializers.IntegerField()
 
 
-class ApprovalTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                          viewsets.GenericViewSet):
+class ApprovalTaskViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """The caller's pending approval tasks; POST {id}/approve|reject|return|transfer|comment/."""
 
     serializer_class = ApprovalTaskSerializer
@@ -295,10 +383,12 @@ class ApprovalTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def _decide(self, request, service):
         ser = CommentSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        obj = service(task=self.get_object(), by=request.user,
-                      comment=ser.validated_data["comment"])
-        return Response({"approval": obj.pk, "status": obj.status,
-                         "current_step": obj.current_step})
+        obj = service(
+            task=self.get_object(), by=request.user, comment=ser.validated_data["comment"]
+        )
+        return Response(
+            {"approval": obj.pk, "status": obj.status, "current_step": obj.current_step}
+        )
 
     @extend_schema(request=CommentSerializer, responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
@@ -320,9 +410,12 @@ class ApprovalTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def transfer(self, request, pk=None):
         ser = TransferSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        task = services.approval_task_transfer(task=self.get_object(), by=request.user,
-                                               to=ser.validated_data["to"],
-                                               comment=ser.validated_data["comment"])
+        task = services.approval_task_transfer(
+            task=self.get_object(),
+            by=request.user,
+            to=ser.validated_data["to"],
+            comment=ser.validated_data["comment"],
+        )
         task = Task.objects.select_related("process__approval_request").get(pk=task.pk)
         return Response(self.get_serializer(task).data)
 
@@ -331,8 +424,9 @@ class ApprovalTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def comment(self, request, pk=None):
         ser = CommentSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        action_row = services.approval_task_comment(task=self.get_object(), by=request.user,
-                                                    comment=ser.validated_data["comment"])
+        action_row = services.approval_task_comment(
+            task=self.get_object(), by=request.user, comment=ser.validated_data["comment"]
+        )
         return Response(ApprovalActionSerializer(action_row).data)
 
 

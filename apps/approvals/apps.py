@@ -13,15 +13,47 @@ class ApprovalsConfig(AppConfig):
 
         from . import selectors
 
-        register(MenuItem(group="oa", key="approvals-inbox", label=_("Approvals to do"),
-                          url_name="approvals:inbox", icon="inbox", order=10,
-                          badge=selectors.pending_count))
-        register(MenuItem(group="oa", key="approvals-mine", label=_("My requests"),
-                          url_name="approvals:mine", icon="file-earmark-check", order=11))
-        register(MenuItem(group="oa", key="approvals-new", label=_("New request"),
-                          url_name="approvals:new", icon="plus-square", order=12))
-        register(MenuItem(group="oa", key="approvals-cc", label=_("Copied to me"),
-                          url_name="approvals:cc", icon="eye", order=13))
+        register(
+            MenuItem(
+                group="oa",
+                key="approvals-inbox",
+                label=_("Approvals to do"),
+                url_name="approvals:inbox",
+                icon="inbox",
+                order=10,
+                badge=selectors.pending_count,
+            )
+        )
+        register(
+            MenuItem(
+                group="oa",
+                key="approvals-mine",
+                label=_("My requests"),
+                url_name="approvals:mine",
+                icon="file-earmark-check",
+                order=11,
+            )
+        )
+        register(
+            MenuItem(
+                group="oa",
+                key="approvals-new",
+                label=_("New request"),
+                url_name="approvals:new",
+                icon="plus-square",
+                order=12,
+            )
+        )
+        register(
+            MenuItem(
+                group="oa",
+                key="approvals-cc",
+                label=_("Copied to me"),
+                url_name="approvals:cc",
+                icon="eye",
+                order=13,
+            )
+        )
         register_home_panel("approvals", home_panel)
 
 
@@ -35,6 +67,11 @@ def home_panel(request):
         return None
     tasks = list(pending_tasks_for(user)[:5])
     rows = [{"task": t, "request": task_request(t), "step": step_name(t)} for t in tasks]
-    return {"title": _("Approvals to do"), "template": "approvals/_home_panel.html",
-            "context": {"count": count, "rows": rows}, "order": 10, "icon": "inbox",
-            "url": reverse("approvals:inbox")}
+    return {
+        "title": _("Approvals to do"),
+        "template": "approvals/_home_panel.html",
+        "context": {"count": count, "rows": rows},
+        "order": 10,
+        "icon": "inbox",
+        "url": reverse("approvals:inbox"),
+    }

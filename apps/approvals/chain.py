@@ -31,10 +31,12 @@ User = get_user_model()
 
 def template_with_steps(template: ApprovalTemplate) -> ApprovalTemplate:
     """The template with its steps and their users/roles loaded (a fixed number of queries)."""
-    steps = (ApprovalStep.objects.select_related("approver_role")
-             .prefetch_related("approver_users", "cc_users", "cc_roles"))
-    return (ApprovalTemplate.objects.prefetch_related(Prefetch("steps", queryset=steps))
-            .get(pk=template.pk))
+    steps = ApprovalStep.objects.select_related("approver_role").prefetch_related(
+        "approver_users", "cc_users", "cc_roles"
+    )
+    return ApprovalTemplate.objects.prefetch_related(Prefetch("steps", queryset=steps)).get(
+        pk=template.pk
+    )
 
 
 def step_snapshot(step: ApprovalStep) -> dict:
@@ -60,8 +62,12 @@ def freeze(template: ApprovalTemplate) -> dict:
     """The template as JSON, to store on a request at submission."""
     template = template_with_steps(template)
     return {
-        "template": {"id": template.pk, "code": template.code, "name": template.name,
-                     "kind": template.kind},
+        "template": {
+            "id": template.pk,
+            "code": template.code,
+            "name": template.name,
+            "kind": template.kind,
+        },
         "fallback": template.fallback_approver_id,
         "extra_fields": list(template.extra_fields or []),
         "frozen_at": timezone.now().isoformat(),
@@ -145,12 +151,14 @@ def fallback_approver(chain: Mapping):
 
 
 def step_applies(step: Mapping, *, amount, department, data) -> bool:
-    return evaluate(step.get("condition"), {"amount": amount, "department": department,
-                                             "data": data or {}})
+    return evaluate(
+        step.get("condition"), {"amount": amount, "department": department, "data": data or {}}
+    )
 
 
-def preview(template: ApprovalTemplate, *, amount=Decimal(0), department=None, data=None,
-            initiator=None) -> list[dict]:
+def preview(
+    template: ApprovalTemplate, *, amount=Decimal(0), department=None, data=None, initiator=None
+) -> list[dict]:
     """For a sample request: each step, whether it applies and who would approve it."""
     chain = freeze(template)
     if department is None and initiator is not None:
@@ -160,8 +168,10 @@ def preview(template: ApprovalTemplate, *, amount=Decimal(0), department=None, d
         applies = step_applies(step, amount=amount, department=department, data=data)
         approvers, fallback, unknown = [], None, False
         if applies:
-            needs_initiator = step["approver_type"] in (ApproverType.MANAGER,
-                                                        ApproverType.NTH_MANAGER)
+            needs_initiator = step["approver_type"] in (
+                ApproverType.MANAGER,
+                ApproverType.NTH_MANAGER,
+            )
             needs_subject = step["approver_type"] == ApproverType.SUBJECT_USER
             if (needs_initiator and initiator is None) or needs_subject:
                 unknown = True
@@ -169,6 +179,14 @@ def preview(template: ApprovalTemplate, *, amount=Decimal(0), department=None, d
                 approvers = resolve_approvers(step, initiator=initiator, department=department)
                 if not approvers:
                     fallback = fallback_approver(chain)
-        rows.append({"index": index, "step": step, "applies": applies, "approvers": approvers,
-                     "fallback": fallback, "unknown": unknown})
+        rows.append(
+            {
+                "index": index,
+                "step": step,
+                "applies": applies,
+                "approvers": approvers,
+                "fallback": fallback,
+                "unknown": unknown,
+            }
+        )
     return rows

@@ -32,13 +32,13 @@ def normalise_condition(raw) -> dict:
     if raw in (None, "", {}, []):
         return {}
     if not isinstance(raw, Mapping):
-        raise ValidationError(_("A condition is an object with \"match\" and \"rules\"."))
+        raise ValidationError(_('A condition is an object with "match" and "rules".'))
     match = raw.get("match", "all")
     if match not in MATCHES:
-        raise ValidationError(_("\"match\" must be \"all\" or \"any\"."))
+        raise ValidationError(_('"match" must be "all" or "any".'))
     rules = raw.get("rules") or []
     if not isinstance(rules, list):
-        raise ValidationError(_("\"rules\" must be a list."))
+        raise ValidationError(_('"rules" must be a list.'))
     out = []
     for n, rule in enumerate(rules, 1):
         if not isinstance(rule, Mapping):
@@ -58,7 +58,7 @@ def normalise_condition(raw) -> dict:
             if isinstance(value, str):
                 value = [v.strip() for v in re.split(r"[,，]", value) if v.strip()]
             if not isinstance(value, list) or not value:
-                raise ValidationError(_("Rule %(n)s: \"in\" needs a list of values.") % {"n": n})
+                raise ValidationError(_('Rule %(n)s: "in" needs a list of values.') % {"n": n})
             if any(isinstance(v, dict | list) for v in value):
                 raise ValidationError(_("Rule %(n)s: list values must be plain.") % {"n": n})
         elif isinstance(value, dict | list) or value is None:
@@ -164,6 +164,7 @@ def context_for(request) -> dict:
 
 # --- the admin's text form: one rule per line, "field op value" -----------------------------
 
+
 def rules_to_text(condition: Mapping | None) -> str:
     lines = []
     for rule in (condition or {}).get("rules", []):
@@ -183,8 +184,7 @@ def text_to_condition(text: str, match: str = "all") -> dict:
         parts = line.split(None, 2)
         if len(parts) != 3:
             raise ValidationError(
-                _("Line %(n)s: write \"field operator value\", e.g. \"amount gte 100000\".")
-                % {"n": n}
+                _('Line %(n)s: write "field operator value", e.g. "amount gte 100000".') % {"n": n}
             )
         field, op, value = parts
         rules.append({"field": field, "op": op.lower(), "value": value.strip()})

@@ -75,23 +75,42 @@ def _field(key, label, type_, **kwargs) -> FieldDefinition:
 
 def leave_fields() -> list[FieldDefinition]:
     return [
-        _field("type", _("Leave type"), FieldType.CHOICE, required=True,
-               choices=_choices(LEAVE_TYPES)),
+        _field(
+            "type", _("Leave type"), FieldType.CHOICE, required=True, choices=_choices(LEAVE_TYPES)
+        ),
         _field("start", _("From"), FieldType.DATE, required=True),
         _field("end", _("To"), FieldType.DATE, required=True),
-        _field("days", _("Days"), FieldType.DECIMAL, decimal_places=1,
-               min_value=Decimal("0.5"), max_value=Decimal("366"),
-               help_text=_("Working days off; empty: counted from the dates.")),
+        _field(
+            "days",
+            _("Days"),
+            FieldType.DECIMAL,
+            decimal_places=1,
+            min_value=Decimal("0.5"),
+            max_value=Decimal("366"),
+            help_text=_("Working days off; empty: counted from the dates."),
+        ),
         _field("reason", _("Reason"), FieldType.TEXTAREA, max_value=Decimal(2000)),
     ]
 
 
 def expense_line_fields() -> list[FieldDefinition]:
     return [
-        _field("category", _("Category"), FieldType.CHOICE, required=True,
-               choices=_choices(EXPENSE_CATEGORIES)),
-        _field("amount", _("Amount"), FieldType.DECIMAL, required=True, decimal_places=2,
-               min_value=CENT, max_value=MAX_AMOUNT),
+        _field(
+            "category",
+            _("Category"),
+            FieldType.CHOICE,
+            required=True,
+            choices=_choices(EXPENSE_CATEGORIES),
+        ),
+        _field(
+            "amount",
+            _("Amount"),
+            FieldType.DECIMAL,
+            required=True,
+            decimal_places=2,
+            min_value=CENT,
+            max_value=MAX_AMOUNT,
+        ),
         _field("date", _("Date"), FieldType.DATE),
         _field("description", _("Description"), FieldType.TEXT, max_value=Decimal(200)),
     ]
@@ -100,10 +119,24 @@ def expense_line_fields() -> list[FieldDefinition]:
 def purchase_line_fields() -> list[FieldDefinition]:
     return [
         _field("item", _("Item"), FieldType.TEXT, required=True, max_value=Decimal(200)),
-        _field("quantity", _("Quantity"), FieldType.DECIMAL, required=True, decimal_places=3,
-               min_value=Decimal("0.001"), max_value=Decimal("1000000000")),
-        _field("price", _("Unit price"), FieldType.DECIMAL, required=True, decimal_places=2,
-               min_value=Decimal(0), max_value=MAX_AMOUNT),
+        _field(
+            "quantity",
+            _("Quantity"),
+            FieldType.DECIMAL,
+            required=True,
+            decimal_places=3,
+            min_value=Decimal("0.001"),
+            max_value=Decimal("1000000000"),
+        ),
+        _field(
+            "price",
+            _("Unit price"),
+            FieldType.DECIMAL,
+            required=True,
+            decimal_places=2,
+            min_value=Decimal(0),
+            max_value=MAX_AMOUNT,
+        ),
         _field("supplier", _("Supplier"), FieldType.TEXT, max_value=Decimal(200)),
     ]
 
@@ -127,17 +160,32 @@ def kind_fields(kind: str) -> list[FieldDefinition]:
 
 # --- extra fields defined on a template ------------------------------------------------------
 
-SPEC_KEYS = ("key", "label", "type", "required", "choices", "min_value", "max_value",
-             "decimal_places", "regex", "regex_message", "help_text")
+SPEC_KEYS = (
+    "key",
+    "label",
+    "type",
+    "required",
+    "choices",
+    "min_value",
+    "max_value",
+    "decimal_places",
+    "regex",
+    "regex_message",
+    "help_text",
+)
 
 
 def definition_from_spec(spec: Mapping) -> FieldDefinition:
     """An unsaved FieldDefinition for one extra-field spec (already validated)."""
     d = FieldDefinition(
-        key=spec["key"], label=spec.get("label") or spec["key"],
-        type=spec.get("type") or FieldType.TEXT, required=bool(spec.get("required")),
-        choices=spec.get("choices") or [], regex=spec.get("regex") or "",
-        regex_message=spec.get("regex_message") or "", help_text=spec.get("help_text") or "",
+        key=spec["key"],
+        label=spec.get("label") or spec["key"],
+        type=spec.get("type") or FieldType.TEXT,
+        required=bool(spec.get("required")),
+        choices=spec.get("choices") or [],
+        regex=spec.get("regex") or "",
+        regex_message=spec.get("regex_message") or "",
+        help_text=spec.get("help_text") or "",
         decimal_places=int(spec.get("decimal_places", 2) or 0),
     )
     for bound in ("min_value", "max_value"):
@@ -215,6 +263,7 @@ def extra_definitions(extra_specs) -> list[FieldDefinition]:
 
 # --- one function to clean a request's data ---------------------------------------------------
 
+
 def _money(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -265,8 +314,9 @@ def _clean_lines(kind: str, raw_lines, errors: dict) -> list[dict]:
     return lines
 
 
-def clean_request_data(template_kind: str, extra_specs, raw_data, raw_amount=None
-                       ) -> tuple[dict, Decimal, dict[str, list[str]]]:
+def clean_request_data(
+    template_kind: str, extra_specs, raw_data, raw_amount=None
+) -> tuple[dict, Decimal, dict[str, list[str]]]:
     """Raw form/API data -> (clean data, amount, {"key" or "lines.0.amount": [messages]}).
 
     The amount of expense and purchase requests is the sum of their lines, of leave requests 0;
@@ -297,8 +347,13 @@ def clean_request_data(template_kind: str, extra_specs, raw_data, raw_amount=Non
         if kind == Kind.EXPENSE:
             amount = sum((Decimal(line.get("amount", 0)) for line in lines), Decimal(0))
         else:
-            amount = sum((Decimal(line.get("quantity", 0)) * Decimal(line.get("price", 0))
-                          for line in lines), Decimal(0))
+            amount = sum(
+                (
+                    Decimal(line.get("quantity", 0)) * Decimal(line.get("price", 0))
+                    for line in lines
+                ),
+                Decimal(0),
+            )
         amount = _money(amount)
         if amount > MAX_AMOUNT:
             errors["amount"] = [_("The total is too large.")]

@@ -21,6 +21,7 @@ import datetime as dt
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from viewflow import this
 from viewflow.workflow import lock, nodes
 from viewflow.workflow.activation import Activation
@@ -28,6 +29,8 @@ from viewflow.workflow.base import Flow
 from viewflow.workflow.exceptions import FlowRuntimeError
 from viewflow.workflow.models import Task
 from viewflow.workflow.nodes.split import SplitActivation
+
+from apps.org.errors import ServiceError
 
 from . import engine
 from .chain import fallback_approver, resolve_approvers, step_applies
@@ -76,10 +79,7 @@ class ApprovalFlow(Flow):
     route = nodes.If(this.has_step).Then(this.split).Else(this.approved)
     split = ApproverSplit().Next(this.approve, data_source=this.step_approvers)
     approve = (
-        nodes.View(_headless)
-        .Assign(this.task_owner)
-        .onCreate(this.task_created)
-        .Next(this.join)
+        nodes.View(_headless).Assign(this.task_owner).onCreate(this.task_created).Next(this.join)
     )
     join = nodes.Join(continue_on_condition=this.step_decided).Next(this.step_done)
     step_done = nodes.Function(this.finish_step).Next(this.decide)
@@ -110,7 +110,9 @@ class ApprovalFlow(Flow):
         steps = request.steps
         index = (process.step_index if process.step_index is not None else -1) + 1
         while index < len(steps) and not step_applies(
-            steps[index], amount=request.amount, department=request.department,
+            steps[index],
+            amount=request.amount,
+            department=request.department,
             data=request.data,
         ):
             index += 1
@@ -127,13 +129,23 @@ class ApprovalFlow(Flow):
         request = engine.request_for(process)
         index = process.step_index
         step = engine.step_of(request, index)
-        users = resolve_approvers(step, initiator=request.initiator,
-                                  department=request.department, subject=request.subject)
+        users = resolve_approvers(
+            step,
+            initiator=request.initiator,
+            department=request.department,
+            subject=request.subject,
+        )
         fallback = False
         if not users:
             user = fallback_approver(request.chain)
             if user is None:
-                raise FlowRuntimeError("No approver and no fallback approver")
+                raise ServiceError(
+                    _(
+                        "Nobody can approve step “%(step)s”: set a fallback approver on the "
+                        "template."
+                    )
+                    % {"step": step.get("name", "")}
+                )
             users, fallback = [user], True
             engine.record(request, ApprovalAction.Kind.FALLBACK, step_index=index, target=user)
             engine.notify_fallback(request, step, user)
@@ -168,8 +180,9 @@ class ApprovalFlow(Flow):
     def finish_step(self, activation):
         process = activation.process
         # The approve tasks that reached the join in front of this node (one query).
-        done = list(Task.objects.filter(leading__leading=activation.task)
-                    .order_by("finished", "pk"))
+        done = list(
+            Task.objects.filter(leading__leading=activation.task).order_by("finished", "pk")
+        )
         decisions = [t.data.get("decision") for t in done]
         if REJECT in decisions:
             outcome, decisive = "rejected", decisions.index(REJECT)
@@ -179,15 +192,21 @@ class ApprovalFlow(Flow):
             outcome, decisive = "approved", len(done) - 1
         last = done[decisive].data if done else {}
         process.outcome = outcome
-        process.data["last_decision"] = {"by": last.get("decided_by"),
-                                         "comment": last.get("comment", "")}
+        process.data["last_decision"] = {
+            "by": last.get("decided_by"),
+            "comment": last.get("comment", ""),
+        }
         process.save(update_fields=["data"])
         request = engine.request_for(process)
         step = engine.step_of(request, process.step_index)
         cc = engine.notify_cc(request, step, outcome)
         if cc:
-            engine.record(request, ApprovalAction.Kind.CC, step_index=process.step_index,
-                          payload={"users": [u.pk for u in cc], "outcome": outcome})
+            engine.record(
+                request,
+                ApprovalAction.Kind.CC,
+                step_index=process.step_index,
+                payload={"users": [u.pk for u in cc], "outcome": outcome},
+            )
 
     def is_rejected(self, activation) -> bool:
         return activation.process.outcome == "rejected"

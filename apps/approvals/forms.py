@@ -109,8 +109,11 @@ class LineForm(forms.Form):
             self.fields["receipt"] = _style(forms.FileField(label=_("Receipt"), required=False))
 
     def payload(self) -> dict:
-        return {d.key: _raw(d, self.cleaned_data.get(d.key)) for d in self.definitions
-                if self.cleaned_data.get(d.key) not in (None, "")}
+        return {
+            d.key: _raw(d, self.cleaned_data.get(d.key))
+            for d in self.definitions
+            if self.cleaned_data.get(d.key) not in (None, "")
+        }
 
 
 class BaseLineFormSet(forms.BaseFormSet):
@@ -123,37 +126,55 @@ class BaseLineFormSet(forms.BaseFormSet):
 
     @property
     def empty_form(self):
-        form = self.form(auto_id=self.auto_id, prefix=self.add_prefix("__prefix__"),
-                         empty_permitted=True, use_required_attribute=False, kind=self.kind)
+        form = self.form(
+            auto_id=self.auto_id,
+            prefix=self.add_prefix("__prefix__"),
+            empty_permitted=True,
+            use_required_attribute=False,
+            kind=self.kind,
+        )
         self.add_fields(form, None)
         return form
 
     def used_forms(self) -> list[LineForm]:
-        return [f for f in self.forms if f.has_changed()
-                and not (self.can_delete and self._should_delete_form(f))]
+        return [
+            f
+            for f in self.forms
+            if f.has_changed() and not (self.can_delete and self._should_delete_form(f))
+        ]
 
 
 def line_formset(kind: str, *, data=None, files=None, initial=None, extra: int = 1):
-    formset_class = forms.formset_factory(LineForm, formset=BaseLineFormSet, extra=extra,
-                                          can_delete=True, max_num=50)
+    formset_class = forms.formset_factory(
+        LineForm, formset=BaseLineFormSet, extra=extra, can_delete=True, max_num=50
+    )
     return formset_class(data=data, files=files, initial=initial, prefix="lines", kind=kind)
 
 
 class DecisionForm(forms.Form):
-    comment = forms.CharField(label=_("Comment"), required=False, max_length=2000,
-                              widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}))
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+    )
 
 
 class TransferForm(DecisionForm):
     to = forms.ModelChoiceField(
-        label=_("Transfer to"), queryset=get_user_model().objects.none(),
+        label=_("Transfer to"),
+        queryset=get_user_model().objects.none(),
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 
     def __init__(self, *args, exclude=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to"].queryset = (get_user_model().objects.filter(is_active=True)
-                                      .exclude(pk__in=list(exclude)).order_by("username"))
+        self.fields["to"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True)
+            .exclude(pk__in=list(exclude))
+            .order_by("username")
+        )
 
 
 def apply_service_errors(errors: dict, form: RequestForm, formset=None) -> None:
@@ -170,10 +191,10 @@ def apply_service_errors(errors: dict, form: RequestForm, formset=None) -> None:
                     line_form.add_error(name, message)
                 continue
         elif key.startswith("data."):
-            name = DATA_PREFIX + key[len("data."):]
+            name = DATA_PREFIX + key[len("data.") :]
             target = name if name in form.fields else None
         elif key.startswith("custom."):
-            name = "custom__" + key[len("custom."):]
+            name = "custom__" + key[len("custom.") :]
             target = name if name in form.fields else None
         elif key in form.fields:
             target = key

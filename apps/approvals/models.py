@@ -64,7 +64,9 @@ subject_field_validator = RegexValidator(
 
 class ApprovalTemplate(models.Model):
     code = models.SlugField(
-        _("code"), max_length=50, unique=True,
+        _("code"),
+        max_length=50,
+        unique=True,
         help_text=_("Stable name other apps and the API use, e.g. 'contract'."),
     )
     name = models.CharField(_("name"), max_length=100)
@@ -72,24 +74,39 @@ class ApprovalTemplate(models.Model):
     description = models.TextField(_("description"), blank=True)
     active = models.BooleanField(_("active"), default=True)
     start_roles = models.ManyToManyField(
-        Group, verbose_name=_("roles that may start it"), blank=True, related_name="+",
+        Group,
+        verbose_name=_("roles that may start it"),
+        blank=True,
+        related_name="+",
         help_text=_("Leave roles and departments empty to let everyone start it."),
     )
     start_departments = models.ManyToManyField(
-        Department, verbose_name=_("departments that may start it"), blank=True,
+        Department,
+        verbose_name=_("departments that may start it"),
+        blank=True,
         related_name="+",
     )
     fallback_approver = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("fallback approver"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
-        help_text=_("Gets a step whose approver rule finds nobody (no manager, empty role). "
-                    "Empty: the first superuser."),
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("fallback approver"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_(
+            "Gets a step whose approver rule finds nobody (no manager, empty role). "
+            "Empty: the first superuser."
+        ),
     )
     extra_fields = models.JSONField(
-        _("extra fields"), default=list, blank=True,
-        help_text=_("More fields on the request form: a list of {\"key\", \"label\", \"type\", "
-                    "\"required\", \"choices\", \"min_value\", \"max_value\", \"help_text\"}; "
-                    "types as for custom fields."),
+        _("extra fields"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'More fields on the request form: a list of {"key", "label", "type", '
+            '"required", "choices", "min_value", "max_value", "help_text"}; '
+            "types as for custom fields."
+        ),
     )
     order = models.PositiveIntegerField(_("order"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -114,7 +131,9 @@ class ApprovalTemplate(models.Model):
 
 class ApprovalStep(models.Model):
     template = models.ForeignKey(
-        ApprovalTemplate, verbose_name=_("template"), on_delete=models.CASCADE,
+        ApprovalTemplate,
+        verbose_name=_("template"),
+        on_delete=models.CASCADE,
         related_name="steps",
     )
     order = models.PositiveIntegerField(_("order"), default=0)
@@ -123,18 +142,29 @@ class ApprovalStep(models.Model):
         _("approvers"), max_length=20, choices=ApproverType.choices, default=ApproverType.MANAGER
     )
     approver_users = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, verbose_name=_("named users"), blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("named users"),
+        blank=True,
+        related_name="+",
     )
     approver_role = models.ForeignKey(
-        Group, verbose_name=_("role"), null=True, blank=True, on_delete=models.SET_NULL,
+        Group,
+        verbose_name=_("role"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     level = models.PositiveSmallIntegerField(
-        _("manager level"), default=1, validators=[MinValueValidator(1)],
+        _("manager level"),
+        default=1,
+        validators=[MinValueValidator(1)],
         help_text=_("For the n-th level manager: 1 = direct manager, 2 = their manager, …"),
     )
     subject_field = models.CharField(
-        _("subject user field"), max_length=100, blank=True,
+        _("subject user field"),
+        max_length=100,
+        blank=True,
         validators=[subject_field_validator],
         help_text=_("For a user field of the subject, e.g. 'owner' or 'owner.manager'."),
     )
@@ -142,21 +172,32 @@ class ApprovalStep(models.Model):
         _("sign mode"), max_length=20, choices=SignMode.choices, default=SignMode.ORSIGN
     )
     condition = models.JSONField(
-        _("condition"), default=dict, blank=True,
+        _("condition"),
+        default=dict,
+        blank=True,
         help_text=_("The step applies only when the condition holds (empty: always)."),
     )
     cc_users = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, verbose_name=_("CC users"), blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("CC users"),
+        blank=True,
+        related_name="+",
     )
     cc_roles = models.ManyToManyField(
-        Group, verbose_name=_("CC roles"), blank=True, related_name="+",
+        Group,
+        verbose_name=_("CC roles"),
+        blank=True,
+        related_name="+",
     )
     allow_return = models.BooleanField(
-        _("allow return to initiator"), default=True,
+        _("allow return to initiator"),
+        default=True,
         help_text=_("Approvers may send the request back to the initiator for changes."),
     )
     due_hours = models.PositiveIntegerField(
-        _("due after (hours)"), null=True, blank=True,
+        _("due after (hours)"),
+        null=True,
+        blank=True,
         help_text=_("Remind the approver and alert the admin when the step waits longer."),
     )
 
@@ -198,7 +239,9 @@ class ApprovalRequest(CustomFieldsModel):
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
     template = models.ForeignKey(
-        ApprovalTemplate, verbose_name=_("template"), on_delete=models.PROTECT,
+        ApprovalTemplate,
+        verbose_name=_("template"),
+        on_delete=models.PROTECT,
         related_name="requests",
     )
     title = models.CharField(_("title"), max_length=200)
@@ -207,31 +250,47 @@ class ApprovalRequest(CustomFieldsModel):
     )
     data = models.JSONField(_("form data"), default=dict, blank=True)
     initiator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("initiator"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("initiator"),
+        on_delete=models.PROTECT,
         related_name="approval_requests",
     )
     department = models.ForeignKey(
-        Department, verbose_name=_("department"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
     )
     chain = models.JSONField(
-        _("frozen chain"), default=dict, blank=True,
+        _("frozen chain"),
+        default=dict,
+        blank=True,
         help_text=_("The template as it was at submission."),
     )
     current_step = models.SmallIntegerField(_("current step"), null=True, blank=True)
     round = models.PositiveSmallIntegerField(_("round"), default=1)
     subject_type = models.ForeignKey(
-        ContentType, verbose_name=_("subject type"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        ContentType,
+        verbose_name=_("subject type"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     subject_id = models.BigIntegerField(_("subject id"), null=True, blank=True)
     subject = GenericForeignKey("subject_type", "subject_id")
     process = models.OneToOneField(
-        Process, verbose_name=_("current process"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="approval_request",
+        Process,
+        verbose_name=_("current process"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="approval_request",
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
@@ -264,8 +323,7 @@ class ApprovalRequest(CustomFieldsModel):
     def scope_extra_q(cls, user, action):
         q = Q(initiator_id=user.pk)
         if action == "view":
-            q |= Q(pk__in=ApprovalParticipant.objects.filter(user_id=user.pk)
-                   .values("request_id"))
+            q |= Q(pk__in=ApprovalParticipant.objects.filter(user_id=user.pk).values("request_id"))
         return q
 
     @classmethod
@@ -311,7 +369,9 @@ class ApprovalAttachment(models.Model):
     """A file on a request: an expense receipt (with the line it belongs to) or any attachment."""
 
     request = models.ForeignKey(
-        ApprovalRequest, verbose_name=_("request"), on_delete=models.CASCADE,
+        ApprovalRequest,
+        verbose_name=_("request"),
+        on_delete=models.CASCADE,
         related_name="attachments",
     )
     file = models.FileField(_("file"), upload_to=attachment_path, max_length=300)
@@ -321,8 +381,11 @@ class ApprovalAttachment(models.Model):
         _("line"), null=True, blank=True, help_text=_("The expense line this receipt belongs to.")
     )
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
@@ -356,7 +419,9 @@ class ApprovalAction(models.Model):
         REMIND = "remind", _("Reminded (overdue)")
 
     request = models.ForeignKey(
-        ApprovalRequest, verbose_name=_("request"), on_delete=models.CASCADE,
+        ApprovalRequest,
+        verbose_name=_("request"),
+        on_delete=models.CASCADE,
         related_name="actions",
     )
     round = models.PositiveSmallIntegerField(_("round"), default=1)
@@ -364,12 +429,20 @@ class ApprovalAction(models.Model):
     step_name = models.CharField(_("step name"), max_length=100, blank=True)
     kind = models.CharField(_("action"), max_length=20, choices=Kind.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     target = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("to"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     comment = models.TextField(_("comment"), blank=True)
     task_id = models.BigIntegerField(_("task"), null=True, blank=True)
@@ -393,10 +466,10 @@ class ApprovalParticipant(models.Model):
         APPROVER = "approver", _("Approver")
         CC = "cc", _("CC")
 
-    request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE,
-                                related_name="participants")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="+")
+    request = models.ForeignKey(
+        ApprovalRequest, on_delete=models.CASCADE, related_name="participants"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -404,11 +477,13 @@ class ApprovalParticipant(models.Model):
         verbose_name = _("participant")
         verbose_name_plural = _("participants")
         constraints = [
-            models.UniqueConstraint(fields=["request", "user", "kind"],
-                                    name="approvals_participant_unique"),
+            models.UniqueConstraint(
+                fields=["request", "user", "kind"], name="approvals_participant_unique"
+            ),
         ]
-        indexes = [models.Index(fields=["user", "kind", "request"],
-                                name="approvals_participant_user")]
+        indexes = [
+            models.Index(fields=["user", "kind", "request"], name="approvals_participant_user")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id}@{self.request_id} ({self.kind})"

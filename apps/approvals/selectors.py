@@ -27,9 +27,11 @@ def pending_tasks_for(user) -> QuerySet[Task]:
         return Task.objects.none()
     return (
         Task.objects.filter(owner=user, status=STATUS.ASSIGNED, flow_task=ApprovalFlow.approve)
-        .select_related("process__approval_request__initiator",
-                        "process__approval_request__template",
-                        "process__approval_request__department")
+        .select_related(
+            "process__approval_request__initiator",
+            "process__approval_request__template",
+            "process__approval_request__department",
+        )
         .order_by("created", "pk")
     )
 
@@ -37,15 +39,16 @@ def pending_tasks_for(user) -> QuerySet[Task]:
 def pending_count(user) -> int:
     if not user.is_authenticated:
         return 0
-    return Task.objects.filter(owner=user, status=STATUS.ASSIGNED,
-                               flow_task=ApprovalFlow.approve).count()
+    return Task.objects.filter(
+        owner=user, status=STATUS.ASSIGNED, flow_task=ApprovalFlow.approve
+    ).count()
 
 
 def tasks_of_user(user) -> QuerySet[Task]:
     """Every approver task `user` holds, whatever its state (actions answer 409 on old ones)."""
-    return (Task.objects.filter(owner=user, flow_task=ApprovalFlow.approve)
-            .select_related("process__approval_request__initiator",
-                            "process__approval_request__template"))
+    return Task.objects.filter(owner=user, flow_task=ApprovalFlow.approve).select_related(
+        "process__approval_request__initiator", "process__approval_request__template"
+    )
 
 
 def task_request(task: Task) -> ApprovalRequest | None:
@@ -62,16 +65,20 @@ def step_name(task: Task) -> str:
 def startable_templates(user) -> list[ApprovalTemplate]:
     from .services import may_start
 
-    templates = (ApprovalTemplate.objects.filter(active=True)
-                 .prefetch_related("start_roles", "start_departments").order_by("order", "name"))
+    templates = (
+        ApprovalTemplate.objects.filter(active=True)
+        .prefetch_related("start_roles", "start_departments")
+        .order_by("order", "name")
+    )
     return [t for t in templates if may_start(t, user)]
 
 
 def request_list(*, user, filters: Mapping | None = None) -> QuerySet[ApprovalRequest]:
     """Requests `user` may see (own, in scope, approver or CC), newest first."""
     filters = filters or {}
-    qs = (ApprovalRequest.objects.visible_to(user)
-          .select_related("template", "initiator", "department"))
+    qs = ApprovalRequest.objects.visible_to(user).select_related(
+        "template", "initiator", "department"
+    )
     status = filters.get("status")
     if status in ApprovalRequest.Status.values:
         qs = qs.filter(status=status)
@@ -79,8 +86,9 @@ def request_list(*, user, filters: Mapping | None = None) -> QuerySet[ApprovalRe
 
 
 def my_requests(*, user, status: str | None = None) -> QuerySet[ApprovalRequest]:
-    qs = (ApprovalRequest.objects.filter(initiator_id=user.pk)
-          .select_related("template", "department"))
+    qs = ApprovalRequest.objects.filter(initiator_id=user.pk).select_related(
+        "template", "department"
+    )
     if status in ApprovalRequest.Status.values:
         qs = qs.filter(status=status)
     return qs.order_by("-created_at", "-id")
@@ -88,9 +96,11 @@ def my_requests(*, user, status: str | None = None) -> QuerySet[ApprovalRequest]
 
 def cc_requests(*, user) -> QuerySet[ApprovalRequest]:
     ids = ApprovalParticipant.objects.filter(user_id=user.pk, kind=ApprovalParticipant.Kind.CC)
-    return (ApprovalRequest.objects.filter(pk__in=ids.values("request_id"))
-            .select_related("template", "initiator", "department")
-            .order_by("-created_at", "-id"))
+    return (
+        ApprovalRequest.objects.filter(pk__in=ids.values("request_id"))
+        .select_related("template", "initiator", "department")
+        .order_by("-created_at", "-id")
+    )
 
 
 def request_detail(*, user, pk: int) -> ApprovalRequest:
@@ -99,8 +109,12 @@ def request_detail(*, user, pk: int) -> ApprovalRequest:
         ApprovalRequest.objects.visible_to(user)
         .select_related("template", "initiator", "department", "subject_type")
         .prefetch_related(
-            Prefetch("actions", queryset=ApprovalAction.objects.select_related("actor", "target")
-                     .order_by("created_at", "id")),
+            Prefetch(
+                "actions",
+                queryset=ApprovalAction.objects.select_related("actor", "target").order_by(
+                    "created_at", "id"
+                ),
+            ),
             Prefetch("attachments", queryset=ApprovalAttachment.objects.order_by("line", "id")),
         )
         .get(pk=pk)
@@ -111,8 +125,11 @@ def current_tasks(request: ApprovalRequest) -> list[Task]:
     """The approver tasks of the step being decided now (waiting, done or cancelled)."""
     if request.process_id is None or request.current_step is None:
         return []
-    tasks = (Task.objects.filter(process_id=request.process_id, flow_task=ApprovalFlow.approve)
-             .select_related("owner").order_by("pk"))
+    tasks = (
+        Task.objects.filter(process_id=request.process_id, flow_task=ApprovalFlow.approve)
+        .select_related("owner")
+        .order_by("pk")
+    )
     return [t for t in tasks if t.data.get("step") == request.current_step]
 
 
@@ -123,10 +140,17 @@ def chain_view(request: ApprovalRequest, tasks: list[Task] | None = None) -> lis
     current = request.current_step
     finished = request.status == ApprovalRequest.Status.APPROVED
     for index, step in enumerate(request.steps):
-        applies = step_applies(step, amount=request.amount, department=request.department,
-                               data=request.data)
-        row = {"index": index, "step": step, "applies": applies, "state": "skipped",
-               "approvers": [], "tasks": []}
+        applies = step_applies(
+            step, amount=request.amount, department=request.department, data=request.data
+        )
+        row = {
+            "index": index,
+            "step": step,
+            "applies": applies,
+            "state": "skipped",
+            "approvers": [],
+            "tasks": [],
+        }
         if not applies:
             rows.append(row)
             continue
@@ -138,8 +162,11 @@ def chain_view(request: ApprovalRequest, tasks: list[Task] | None = None) -> lis
         elif request.status == ApprovalRequest.Status.PENDING:
             row["state"] = "ahead"
             row["approvers"] = resolve_approvers(
-                step, initiator=request.initiator, department=request.department,
-                subject=request.subject if request.subject_type_id else None)
+                step,
+                initiator=request.initiator,
+                department=request.department,
+                subject=request.subject if request.subject_type_id else None,
+            )
         else:
             row["state"] = "not_reached"
         rows.append(row)

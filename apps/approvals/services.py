@@ -48,6 +48,7 @@ MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 
 # --- helpers ----------------------------------------------------------------------------------
 
+
 def get_template(template) -> ApprovalTemplate:
     """A template given as an object, an id or a code."""
     if isinstance(template, ApprovalTemplate):
@@ -90,23 +91,29 @@ def _group_ids(user) -> set[int]:
 def _comment(text) -> str:
     text = (text or "").strip()
     if len(text) > MAX_COMMENT:
-        raise ServiceError(_("The comment is too long (at most %(n)s characters).")
-                           % {"n": MAX_COMMENT}, field="comment")
+        raise ServiceError(
+            _("The comment is too long (at most %(n)s characters).") % {"n": MAX_COMMENT},
+            field="comment",
+        )
     return text
 
 
 def _lock(request_pk: int) -> ApprovalRequest:
     """The request row, locked until the transaction ends (blocking: callers queue up)."""
     try:
-        return (ApprovalRequest.objects.select_for_update(of=("self",))
-                .select_related("initiator", "department").get(pk=request_pk))
+        return (
+            ApprovalRequest.objects.select_for_update(of=("self",))
+            .select_related("initiator", "department")
+            .get(pk=request_pk)
+        )
     except ApprovalRequest.DoesNotExist:
         raise ServiceError(_("No such approval request.")) from None
 
 
 def _clean(template_kind: str, chain: Mapping, data, amount) -> tuple[dict, Decimal]:
     clean, clean_amount, errors = clean_request_data(
-        template_kind, chain.get("extra_fields"), data, amount)
+        template_kind, chain.get("extra_fields"), data, amount
+    )
     if errors:
         raise ServiceError(
             _("Check the form."),
@@ -116,11 +123,13 @@ def _clean(template_kind: str, chain: Mapping, data, amount) -> tuple[dict, Deci
 
 
 def _custom(raw, instance=None) -> dict:
-    clean, errors = validate_custom(ApprovalRequest, raw, instance=instance,
-                                    partial=instance is not None)
+    clean, errors = validate_custom(
+        ApprovalRequest, raw, instance=instance, partial=instance is not None
+    )
     if errors:
-        raise ServiceError(_("Check the form."),
-                           errors={f"custom.{k}": v for k, v in errors.items()})
+        raise ServiceError(
+            _("Check the form."), errors={f"custom.{k}": v for k, v in errors.items()}
+        )
     return clean
 
 
@@ -128,16 +137,18 @@ def _save_attachments(request: ApprovalRequest, files: Iterable, by) -> list[App
     """`files`: UploadedFile objects or (UploadedFile, expense line index) pairs."""
     saved = []
     for item in files or []:
-        upload, line = (item if isinstance(item, tuple) else (item, None))
+        upload, line = item if isinstance(item, tuple) else (item, None)
         if not isinstance(upload, UploadedFile):
             raise ServiceError(_("Not an uploaded file."), field="attachments")
         if upload.size > MAX_ATTACHMENT_BYTES:
-            raise ServiceError(_("A file may be at most %(n)s MB.")
-                               % {"n": MAX_ATTACHMENT_BYTES // (1024 * 1024)},
-                               field="attachments")
+            raise ServiceError(
+                _("A file may be at most %(n)s MB.") % {"n": MAX_ATTACHMENT_BYTES // (1024 * 1024)},
+                field="attachments",
+            )
         name = (upload.name or "file").rsplit("/", 1)[-1][:200]
-        att = ApprovalAttachment(request=request, name=name, size=upload.size or 0, line=line,
-                                 uploaded_by=by)
+        att = ApprovalAttachment(
+            request=request, name=name, size=upload.size or 0, line=line, uploaded_by=by
+        )
         att.file.save(name, upload, save=False)
         att.save()
         saved.append(att)
@@ -166,10 +177,19 @@ def _flow_errors():
 
 # --- start ------------------------------------------------------------------------------------
 
+
 @transaction.atomic
-def approval_start(*, template, by, title: str, amount=None, data: Mapping | None = None,
-                   subject: models.Model | None = None, custom: Mapping | None = None,
-                   attachments: Iterable | None = None) -> ApprovalRequest:
+def approval_start(
+    *,
+    template,
+    by,
+    title: str,
+    amount=None,
+    data: Mapping | None = None,
+    subject: models.Model | None = None,
+    custom: Mapping | None = None,
+    attachments: Iterable | None = None,
+) -> ApprovalRequest:
     """Submit a request from `template` (object, id or code) on behalf of `by`.
 
     Validates the form data (typed kind fields, extra fields, custom fields), freezes the
@@ -190,9 +210,16 @@ def approval_start(*, template, by, title: str, amount=None, data: Mapping | Non
     chain = freeze(template)
     clean, clean_amount = _clean(template.kind, chain, data, amount)
     request = ApprovalRequest(
-        template=template, title=title, amount=clean_amount, data=clean, initiator=by,
-        department=by.department, status=ApprovalRequest.Status.PENDING, chain=chain,
-        custom=_custom(custom), round=1,
+        template=template,
+        title=title,
+        amount=clean_amount,
+        data=clean,
+        initiator=by,
+        department=by.department,
+        status=ApprovalRequest.Status.PENDING,
+        chain=chain,
+        custom=_custom(custom),
+        round=1,
     )
     if subject is not None:
         if subject.pk is None:
@@ -208,10 +235,14 @@ def approval_start(*, template, by, title: str, amount=None, data: Mapping | Non
 
 # --- decisions on a task ----------------------------------------------------------------------
 
+
 def _task_request_pk(task) -> tuple[int, int]:
     task_pk = task.pk if isinstance(task, Task) else int(task)
-    row = (Task.objects.filter(pk=task_pk, flow_task=ApprovalFlow.approve)
-           .values_list("process__artifact_object_id", flat=True).first())
+    row = (
+        Task.objects.filter(pk=task_pk, flow_task=ApprovalFlow.approve)
+        .values_list("process__artifact_object_id", flat=True)
+        .first()
+    )
     if row is None:
         raise ServiceError(_("No such approval task."))
     return task_pk, row
@@ -224,8 +255,11 @@ def _locked_task(task, by) -> tuple[Task, ApprovalRequest]:
     task = Task.objects.get(pk=task_pk)
     if task.owner_id != by.pk:
         raise PermissionDenied(_("This task is not assigned to you."))
-    if (task.status != STATUS.ASSIGNED or request.status != ApprovalRequest.Status.PENDING
-            or task.process_id != request.process_id):
+    if (
+        task.status != STATUS.ASSIGNED
+        or request.status != ApprovalRequest.Status.PENDING
+        or task.process_id != request.process_id
+    ):
         raise ConflictError(_("This approval task has already been decided."))
     return task, request
 
@@ -237,20 +271,28 @@ def _decide(task, by, decision: str, comment) -> ApprovalRequest:
     step = engine.step_of(request, index)
     if decision == RETURN and not step.get("allow_return", True):
         raise ServiceError(_("This step does not allow returning the request."))
-    kind = {APPROVE: ApprovalAction.Kind.APPROVE, REJECT: ApprovalAction.Kind.REJECT,
-            RETURN: ApprovalAction.Kind.RETURN}[decision]
+    kind = {
+        APPROVE: ApprovalAction.Kind.APPROVE,
+        REJECT: ApprovalAction.Kind.REJECT,
+        RETURN: ApprovalAction.Kind.RETURN,
+    }[decision]
     engine.record(request, kind, actor=by, step_index=index, comment=comment, task_id=task.pk)
     try:
         with engine.bound(request), task.activation() as activation:
             activation.start(None)
-            activation.task.data.update(decision=decision, comment=comment, decided_by=by.pk,
-                                        decided_at=timezone.now().isoformat())
+            activation.task.data.update(
+                decision=decision,
+                comment=comment,
+                decided_by=by.pk,
+                decided_at=timezone.now().isoformat(),
+            )
             activation.execute()
     except _flow_errors() as exc:
         raise ConflictError(_("This approval task has already been decided.")) from exc
     if request.status == ApprovalRequest.Status.PENDING:
-        engine.notify_decision(request, kind, actor=by, step_name=step.get("name", ""),
-                               comment=comment)
+        engine.notify_decision(
+            request, kind, actor=by, step_name=step.get("name", ""), comment=comment
+        )
     return request
 
 
@@ -283,11 +325,13 @@ def approval_task_transfer(*, task, by, to, comment: str = "") -> Task:
     task, request = _locked_task(task, by)
     if to.pk == by.pk:
         raise ServiceError(_("The task is already yours."), field="to")
-    siblings = Task.objects.filter(process_id=task.process_id, flow_task=ApprovalFlow.approve,
-                                   status=STATUS.ASSIGNED, owner=to).exclude(pk=task.pk)
+    siblings = Task.objects.filter(
+        process_id=task.process_id, flow_task=ApprovalFlow.approve, status=STATUS.ASSIGNED, owner=to
+    ).exclude(pk=task.pk)
     if siblings.exists():
-        raise ServiceError(_("%(user)s already has a task on this step.") % {"user": to},
-                           field="to")
+        raise ServiceError(
+            _("%(user)s already has a task on this step.") % {"user": to}, field="to"
+        )
     try:
         with engine.bound(request), task.activation() as activation:
             activation.reassign(user=to)
@@ -297,8 +341,15 @@ def approval_task_transfer(*, task, by, to, comment: str = "") -> Task:
     except _flow_errors() as exc:
         raise ConflictError(_("This approval task has already been decided.")) from exc
     index = task.data.get("step")
-    engine.record(request, ApprovalAction.Kind.TRANSFER, actor=by, step_index=index,
-                  target=to, comment=comment, task_id=task.pk)
+    engine.record(
+        request,
+        ApprovalAction.Kind.TRANSFER,
+        actor=by,
+        step_index=index,
+        target=to,
+        comment=comment,
+        task_id=task.pk,
+    )
     engine.add_participants(request, [to], ApprovalParticipant.Kind.APPROVER)
     engine.notify_assigned(request, [to], actor=by)
     task.refresh_from_db()
@@ -329,25 +380,38 @@ def _add_comment(request, by, comment, *, step_index=None, task_id=None) -> Appr
     comment = _comment(comment)
     if not comment:
         raise ServiceError(_("Write a comment."), field="comment")
-    action = engine.record(request, ApprovalAction.Kind.COMMENT, actor=by,
-                           step_index=step_index, comment=comment, task_id=task_id)
-    recipients = [request.initiator] + list(
-        User.objects.filter(pk__in=_pending_owner_ids(request)))
-    engine._send(recipients, "approval.comment", request,
-                 _("%(actor)s commented on “%(title)s”: %(comment)s")
-                 % {"actor": by, "title": request.title, "comment": comment[:200]}, actor=by)
+    action = engine.record(
+        request,
+        ApprovalAction.Kind.COMMENT,
+        actor=by,
+        step_index=step_index,
+        comment=comment,
+        task_id=task_id,
+    )
+    recipients = [request.initiator] + list(User.objects.filter(pk__in=_pending_owner_ids(request)))
+    engine._send(
+        recipients,
+        "approval.comment",
+        request,
+        _("%(actor)s commented on “%(title)s”: %(comment)s")
+        % {"actor": by, "title": request.title, "comment": comment[:200]},
+        actor=by,
+    )
     return action
 
 
 def _pending_owner_ids(request: ApprovalRequest) -> list[int]:
     if request.process_id is None:
         return []
-    return list(Task.objects.filter(process_id=request.process_id,
-                                    flow_task=ApprovalFlow.approve, status=STATUS.ASSIGNED)
-                .values_list("owner_id", flat=True))
+    return list(
+        Task.objects.filter(
+            process_id=request.process_id, flow_task=ApprovalFlow.approve, status=STATUS.ASSIGNED
+        ).values_list("owner_id", flat=True)
+    )
 
 
 # --- the initiator ----------------------------------------------------------------------------
+
 
 @transaction.atomic
 def approval_withdraw(*, request: ApprovalRequest, by, comment: str = "") -> ApprovalRequest:
@@ -365,23 +429,41 @@ def approval_withdraw(*, request: ApprovalRequest, by, comment: str = "") -> App
                 ApprovalFlow.instance.cancel(request.process)
         except _flow_errors() as exc:
             raise ConflictError(_("The request changed meanwhile; try again.")) from exc
-    engine.update_request(request, status=ApprovalRequest.Status.WITHDRAWN,
-                          decided_at=timezone.now())
-    engine.record(request, ApprovalAction.Kind.WITHDRAW, actor=by,
-                  step_index=request.current_step, comment=comment)
+    engine.update_request(
+        request, status=ApprovalRequest.Status.WITHDRAWN, decided_at=timezone.now()
+    )
+    engine.record(
+        request,
+        ApprovalAction.Kind.WITHDRAW,
+        actor=by,
+        step_index=request.current_step,
+        comment=comment,
+    )
     if waiting:
-        engine._send(list(User.objects.filter(pk__in=waiting)), "approval.withdrawn", request,
-                     _("%(initiator)s withdrew “%(title)s”; nothing left to approve.")
-                     % {"initiator": by, "title": request.title}, actor=by)
+        engine._send(
+            list(User.objects.filter(pk__in=waiting)),
+            "approval.withdrawn",
+            request,
+            _("%(initiator)s withdrew “%(title)s”; nothing left to approve.")
+            % {"initiator": by, "title": request.title},
+            actor=by,
+        )
     outcome_reached(request, "withdrawn", by=by)
     return request
 
 
 @transaction.atomic
-def approval_resubmit(*, request: ApprovalRequest, by, title: str | None = None, amount=None,
-                      data: Mapping | None = None, custom: Mapping | None = None,
-                      attachments: Iterable | None = None, comment: str = ""
-                      ) -> ApprovalRequest:
+def approval_resubmit(
+    *,
+    request: ApprovalRequest,
+    by,
+    title: str | None = None,
+    amount=None,
+    data: Mapping | None = None,
+    custom: Mapping | None = None,
+    attachments: Iterable | None = None,
+    comment: str = "",
+) -> ApprovalRequest:
     """After a return (or a withdrawal) the initiator edits and submits again: a new round.
 
     The request keeps its frozen chain and its history; approval starts again at the first
@@ -391,14 +473,14 @@ def approval_resubmit(*, request: ApprovalRequest, by, title: str | None = None,
     request = _lock(request.pk)
     if request.initiator_id != by.pk:
         raise PermissionDenied(_("Only the initiator may resubmit a request."))
-    if request.status not in (ApprovalRequest.Status.RETURNED,
-                              ApprovalRequest.Status.WITHDRAWN):
+    if request.status not in (ApprovalRequest.Status.RETURNED, ApprovalRequest.Status.WITHDRAWN):
         raise ConflictError(_("Only a returned or withdrawn request can be resubmitted."))
     if title is not None:
         title = title.strip()
         if not title or len(title) > 200:
-            raise ServiceError(_("Give the request a title of at most 200 characters."),
-                               field="title")
+            raise ServiceError(
+                _("Give the request a title of at most 200 characters."), field="title"
+            )
         request.title = title
     if data is not None or amount is not None:
         raw = data if data is not None else request.data
@@ -420,8 +502,7 @@ def approval_resubmit(*, request: ApprovalRequest, by, title: str | None = None,
 
 
 @transaction.atomic
-def approval_attach(*, request: ApprovalRequest, by, files: Iterable
-                    ) -> list[ApprovalAttachment]:
+def approval_attach(*, request: ApprovalRequest, by, files: Iterable) -> list[ApprovalAttachment]:
     """The initiator adds files to their request while it is pending or returned."""
     request = _lock(request.pk)
     if request.initiator_id != by.pk:
@@ -433,36 +514,61 @@ def approval_attach(*, request: ApprovalRequest, by, files: Iterable
 
 # --- due times --------------------------------------------------------------------------------
 
+
 def approval_remind_overdue(*, now=None) -> int:
     """Remind each approver whose task is past its step's due time, and alert the admins,
     once per task (a `reminded_at` marker on the task; a transfer clears it). Returns how many
     tasks were reminded. Run every few minutes by Celery beat (see tasks.py)."""
     now = now or timezone.now()
-    due = (Task.objects.filter(flow_task=ApprovalFlow.approve, status=STATUS.ASSIGNED,
-                               scheduled__lte=now, data__reminded_at__isnull=True)
-           .values_list("pk", "process__artifact_object_id").order_by("scheduled", "pk"))
+    due = (
+        Task.objects.filter(
+            flow_task=ApprovalFlow.approve,
+            status=STATUS.ASSIGNED,
+            scheduled__lte=now,
+            data__reminded_at__isnull=True,
+        )
+        .values_list("pk", "process__artifact_object_id")
+        .order_by("scheduled", "pk")
+    )
     reminded = 0
     for task_pk, request_pk in list(due[:1000]):
         with transaction.atomic():
             request = _lock(request_pk)
             task = Task.objects.select_related("owner").get(pk=task_pk)
-            if (task.status != STATUS.ASSIGNED or task.data.get("reminded_at")
-                    or request.status != ApprovalRequest.Status.PENDING):
+            if (
+                task.status != STATUS.ASSIGNED
+                or task.data.get("reminded_at")
+                or request.status != ApprovalRequest.Status.PENDING
+            ):
                 continue
             task.data["reminded_at"] = now.isoformat()
             task.save(update_fields=["data"])
             index = task.data.get("step")
             step = engine.step_of(request, index)
-            engine.record(request, ApprovalAction.Kind.REMIND, step_index=index,
-                          target=task.owner, task_id=task.pk)
-            engine._send([task.owner], "approval.overdue", request,
-                         _("Reminder: “%(title)s” by %(initiator)s waits for your approval "
-                           "since %(since)s.")
-                         % {"title": request.title, "initiator": request.initiator,
-                            "since": timezone.localtime(task.created).strftime("%Y-%m-%d %H:%M")})
-            engine._send(engine.admins(), "approval.overdue_admin", request,
-                         _("Step “%(step)s” of “%(title)s” is overdue at %(user)s.")
-                         % {"step": step.get("name", ""), "title": request.title,
-                            "user": task.owner})
+            engine.record(
+                request,
+                ApprovalAction.Kind.REMIND,
+                step_index=index,
+                target=task.owner,
+                task_id=task.pk,
+            )
+            engine._send(
+                [task.owner],
+                "approval.overdue",
+                request,
+                _("Reminder: “%(title)s” by %(initiator)s waits for your approval since %(since)s.")
+                % {
+                    "title": request.title,
+                    "initiator": request.initiator,
+                    "since": timezone.localtime(task.created).strftime("%Y-%m-%d %H:%M"),
+                },
+            )
+            engine._send(
+                engine.admins(),
+                "approval.overdue_admin",
+                request,
+                _("Step “%(step)s” of “%(title)s” is overdue at %(user)s.")
+                % {"step": step.get("name", ""), "title": request.title, "user": task.owner},
+            )
             reminded += 1
     return reminded

@@ -52,27 +52,46 @@ def _page(request, qs, size=PAGE_SIZE):
 def my_requests(request):
     status = request.GET.get("status") or ""
     qs = selectors.my_requests(user=request.user, status=status or None)
-    return render(request, "approvals/list.html", {
-        "page": _page(request, qs), "status": status, "statuses": ApprovalRequest.Status.choices,
-        "mode": "mine", "show_amount": _shows_amount(request.user),
-    })
+    return render(
+        request,
+        "approvals/list.html",
+        {
+            "page": _page(request, qs),
+            "status": status,
+            "statuses": ApprovalRequest.Status.choices,
+            "mode": "mine",
+            "show_amount": _shows_amount(request.user),
+        },
+    )
 
 
 @login_required
 def cc_list(request):
     qs = selectors.cc_requests(user=request.user)
-    return render(request, "approvals/list.html", {"page": _page(request, qs), "mode": "cc",
-                                                   "show_amount": _shows_amount(request.user)})
+    return render(
+        request,
+        "approvals/list.html",
+        {"page": _page(request, qs), "mode": "cc", "show_amount": _shows_amount(request.user)},
+    )
 
 
 @login_required
 def inbox(request):
     page = _page(request, selectors.pending_tasks_for(request.user))
-    rows = [{"task": t, "request": selectors.task_request(t), "step": selectors.step_name(t)}
-            for t in page.object_list]
-    return render(request, "approvals/inbox.html", {"page": page, "rows": rows,
-                                                    "now": timezone.now(),
-                                                    "show_amount": _shows_amount(request.user)})
+    rows = [
+        {"task": t, "request": selectors.task_request(t), "step": selectors.step_name(t)}
+        for t in page.object_list
+    ]
+    return render(
+        request,
+        "approvals/inbox.html",
+        {
+            "page": page,
+            "rows": rows,
+            "now": timezone.now(),
+            "show_amount": _shows_amount(request.user),
+        },
+    )
 
 
 @login_required
@@ -99,8 +118,14 @@ def _files(request, formset) -> list:
 def _request_form(request, *, kind, extra_specs, instance=None, initial_data=None):
     """(form, formset or None, wants more lines) for GET or POST."""
     post = request.method == "POST"
-    form = RequestForm(request.POST if post else None, instance=instance, kind=kind,
-                       extra_specs=extra_specs, user=request.user, initial_data=initial_data)
+    form = RequestForm(
+        request.POST if post else None,
+        instance=instance,
+        kind=kind,
+        extra_specs=extra_specs,
+        user=request.user,
+        initial_data=initial_data,
+    )
     formset, more = None, False
     if kind in KINDS_WITH_LINES:
         initial = _lines_initial(initial_data) if not post else None
@@ -119,12 +144,16 @@ def _request_form(request, *, kind, extra_specs, instance=None, initial_data=Non
 @login_required
 @permission_required("approvals.add_approvalrequest", raise_exception=True)
 def start(request, code: str):
-    template = get_object_or_404(ApprovalTemplate.objects.prefetch_related(
-        "start_roles", "start_departments"), code=code, active=True)
+    template = get_object_or_404(
+        ApprovalTemplate.objects.prefetch_related("start_roles", "start_departments"),
+        code=code,
+        active=True,
+    )
     if not services.may_start(template, request.user):
         raise PermissionDenied
-    form, formset, more = _request_form(request, kind=template.kind,
-                                        extra_specs=template.extra_fields)
+    form, formset, more = _request_form(
+        request, kind=template.kind, extra_specs=template.extra_fields
+    )
     if request.method == "POST" and not more:
         valid = form.is_valid() & (formset is None or formset.is_valid())
         if valid:
@@ -133,8 +162,11 @@ def start(request, code: str):
                 data["lines"] = [f.payload() for f in formset.used_forms()]
             try:
                 obj = services.approval_start(
-                    template=template, by=request.user, title=form.cleaned_data["title"],
-                    amount=form.cleaned_data.get("amount"), data=data,
+                    template=template,
+                    by=request.user,
+                    title=form.cleaned_data["title"],
+                    amount=form.cleaned_data.get("amount"),
+                    data=data,
                     custom=form.cleaned_data.get("custom"),
                     attachments=_files(request, formset),
                 )
@@ -143,9 +175,16 @@ def start(request, code: str):
             else:
                 messages.success(request, _("Your request was submitted."))
                 return redirect(obj)
-    return render(request, "approvals/form.html", {
-        "template": template, "form": form, "formset": formset, "mode": "start",
-    })
+    return render(
+        request,
+        "approvals/form.html",
+        {
+            "template": template,
+            "form": form,
+            "formset": formset,
+            "mode": "start",
+        },
+    )
 
 
 @login_required
@@ -157,8 +196,9 @@ def resubmit(request, pk: int):
         messages.warning(request, _("Only a returned or withdrawn request can be resubmitted."))
         return redirect(obj)
     extra_specs = (obj.chain or {}).get("extra_fields")
-    form, formset, more = _request_form(request, kind=obj.kind, extra_specs=extra_specs,
-                                        instance=obj, initial_data=obj.data)
+    form, formset, more = _request_form(
+        request, kind=obj.kind, extra_specs=extra_specs, instance=obj, initial_data=obj.data
+    )
     decision = DecisionForm(request.POST or None)
     if request.method == "POST" and not more:
         valid = form.is_valid() & decision.is_valid() & (formset is None or formset.is_valid())
@@ -168,8 +208,11 @@ def resubmit(request, pk: int):
                 data["lines"] = [f.payload() for f in formset.used_forms()]
             try:
                 services.approval_resubmit(
-                    request=obj, by=request.user, title=form.cleaned_data["title"],
-                    amount=form.cleaned_data.get("amount"), data=data,
+                    request=obj,
+                    by=request.user,
+                    title=form.cleaned_data["title"],
+                    amount=form.cleaned_data.get("amount"),
+                    data=data,
                     custom=form.cleaned_data.get("custom"),
                     attachments=_files(request, formset),
                     comment=decision.cleaned_data["comment"],
@@ -179,10 +222,18 @@ def resubmit(request, pk: int):
             else:
                 messages.success(request, _("Your request was submitted again."))
                 return redirect(obj)
-    return render(request, "approvals/form.html", {
-        "template": obj.template, "form": form, "formset": formset, "decision": decision,
-        "mode": "resubmit", "request_obj": obj,
-    })
+    return render(
+        request,
+        "approvals/form.html",
+        {
+            "template": obj.template,
+            "form": form,
+            "formset": formset,
+            "decision": decision,
+            "mode": "resubmit",
+            "request_obj": obj,
+        },
+    )
 
 
 def _visible(request, pk: int) -> ApprovalRequest:
@@ -196,8 +247,9 @@ def _visible(request, pk: int) -> ApprovalRequest:
 def detail(request, pk: int):
     obj = _visible(request, pk)
     tasks = selectors.current_tasks(obj)
-    my_task = next((t for t in tasks if t.owner_id == request.user.pk
-                    and t.status == STATUS.ASSIGNED), None)
+    my_task = next(
+        (t for t in tasks if t.owner_id == request.user.pk and t.status == STATUS.ASSIGNED), None
+    )
     step = obj.steps[obj.current_step] if obj.current_step is not None else {}
     header, lines = display_lines(obj.kind, obj.data)
     attachments = list(obj.attachments.all())
@@ -216,11 +268,14 @@ def detail(request, pk: int):
         "my_task": my_task,
         "can_return": bool(my_task) and step.get("allow_return", True),
         "decision_form": DecisionForm(),
-        "transfer_form": TransferForm(prefix="transfer", exclude=[
-            t.owner_id for t in tasks if t.status == STATUS.ASSIGNED]) if my_task else None,
+        "transfer_form": TransferForm(
+            prefix="transfer", exclude=[t.owner_id for t in tasks if t.status == STATUS.ASSIGNED]
+        )
+        if my_task
+        else None,
         "can_withdraw": obj.initiator_id == request.user.pk and obj.is_pending,
-        "can_resubmit": obj.initiator_id == request.user.pk and obj.status in (
-            ApprovalRequest.Status.RETURNED, ApprovalRequest.Status.WITHDRAWN),
+        "can_resubmit": obj.initiator_id == request.user.pk
+        and obj.status in (ApprovalRequest.Status.RETURNED, ApprovalRequest.Status.WITHDRAWN),
         "subject": subject,
         "subject_url": getattr(subject, "get_absolute_url", None) if subject else None,
         "show_amount": obj.kind != Kind.LEAVE and _shows_amount(request.user, obj),
@@ -240,8 +295,9 @@ ACTIONS = {
 @require_POST
 def task_action(request, pk: int, task_pk: int):
     obj = _visible(request, pk)
-    task = Task.objects.filter(pk=task_pk, flow_task=ApprovalFlow.approve,
-                               process__artifact_object_id=obj.pk).first()
+    task = Task.objects.filter(
+        pk=task_pk, flow_task=ApprovalFlow.approve, process__artifact_object_id=obj.pk
+    ).first()
     if task is None:
         raise Http404
     verb = request.POST.get("action", "")
@@ -257,14 +313,20 @@ def task_action(request, pk: int, task_pk: int):
             form = TransferForm(request.POST, prefix="transfer")
             if not form.is_valid():
                 raise ServiceError(_("Choose an active colleague."))
-            services.approval_task_transfer(task=task, by=request.user,
-                                            to=form.cleaned_data["to"],
-                                            comment=form.cleaned_data["comment"])
-            messages.success(request, _("The task was transferred to %(user)s.")
-                             % {"user": form.cleaned_data["to"]})
+            services.approval_task_transfer(
+                task=task,
+                by=request.user,
+                to=form.cleaned_data["to"],
+                comment=form.cleaned_data["comment"],
+            )
+            messages.success(
+                request,
+                _("The task was transferred to %(user)s.") % {"user": form.cleaned_data["to"]},
+            )
         elif verb == "comment":
-            services.approval_task_comment(task=task, by=request.user,
-                                           comment=request.POST.get("comment", ""))
+            services.approval_task_comment(
+                task=task, by=request.user, comment=request.POST.get("comment", "")
+            )
             messages.success(request, _("Your comment was added."))
         else:
             raise ServiceError(_("Unknown action."))
@@ -280,8 +342,9 @@ def task_action(request, pk: int, task_pk: int):
 def withdraw(request, pk: int):
     obj = _visible(request, pk)
     try:
-        services.approval_withdraw(request=obj, by=request.user,
-                                   comment=request.POST.get("comment", ""))
+        services.approval_withdraw(
+            request=obj, by=request.user, comment=request.POST.get("comment", "")
+        )
     except ConflictError as exc:
         messages.warning(request, exc.message)
     except ServiceError as exc:
@@ -296,8 +359,9 @@ def withdraw(request, pk: int):
 def comment(request, pk: int):
     obj = _visible(request, pk)
     try:
-        services.approval_comment(request=obj, by=request.user,
-                                  comment=request.POST.get("comment", ""))
+        services.approval_comment(
+            request=obj, by=request.user, comment=request.POST.get("comment", "")
+        )
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:

@@ -1,7 +1,7 @@
 """A small company for approval tests: 总经办 › 销售部, a manager line and a finance role.
 
-    boss (head of 总经办, no manager) ─► director (head of 销售部) ─► rep, rep2
-    finance (财务, manager boss)        root: superuser (fallback approver of last resort)
+boss (head of 总经办, no manager) ─► director (head of 销售部) ─► rep, rep2
+finance (财务, manager boss)        root: superuser (fallback approver of last resort)
 """
 
 from __future__ import annotations
@@ -47,5 +47,15 @@ def company(db) -> Company:
     for d in (hq, sales, fin):
         d.save(update_fields=["head"])
     role_with("财务", finance)
-    return Company(hq=hq, sales=sales, finance_dept=fin, boss=boss, director=director, rep=rep,
-                   rep2=rep2, finance=finance, root=root, outsider=outsider)
+    return Company(
+        hq=hq,
+        sales=sales,
+        finance_dept=fin,
+        boss=boss,
+        director=director,
+        rep=rep,
+        rep2=rep2,
+        finance=finance,
+        root=root,
+        outsider=outsider,
+    )

@@ -57,8 +57,9 @@ def role_with(name: str, *members) -> Group:
     return group
 
 
-def template_with_steps(code: str, *steps: dict, kind: str = Kind.GENERAL, **kwargs
-                        ) -> ApprovalTemplate:
+def template_with_steps(
+    code: str, *steps: dict, kind: str = Kind.GENERAL, **kwargs
+) -> ApprovalTemplate:
     """`steps`: dicts of StepFactory kwargs, in order."""
     template = TemplateFactory(code=code, kind=kind, **kwargs)
     for order, step in enumerate(steps):

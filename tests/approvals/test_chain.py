@@ -20,8 +20,12 @@ pytestmark = pytest.mark.django_db
 
 
 def assignees(request: ApprovalRequest) -> set[str]:
-    return {t.owner.username for t in approve_tasks().filter(
-        process_id=request.process_id, status=STATUS.ASSIGNED).select_related("owner")}
+    return {
+        t.owner.username
+        for t in approve_tasks()
+        .filter(process_id=request.process_id, status=STATUS.ASSIGNED)
+        .select_related("owner")
+    }
 
 
 def start(code, by, **kwargs):
@@ -31,8 +35,9 @@ def start(code, by, **kwargs):
 
 def test_named_users_skip_inactive(company):
     gone = UserFactory(username="gone", is_active=False)
-    template_with_steps("t", {"approver_type": ApproverType.USERS,
-                              "users": [company.finance, company.boss, gone]})
+    template_with_steps(
+        "t", {"approver_type": ApproverType.USERS, "users": [company.finance, company.boss, gone]}
+    )
     assert assignees(start("t", company.rep)) == {"fin", "boss"}
 
 
@@ -63,12 +68,14 @@ def test_department_head_and_head_above_when_initiator_is_head(company):
 
 def test_subject_user_field(company):
     record = Record.objects.create(owner=company.rep2, title="Deal", department=company.sales)
-    template_with_steps("t", {"approver_type": ApproverType.SUBJECT_USER,
-                              "subject_field": "owner.manager"})
+    template_with_steps(
+        "t", {"approver_type": ApproverType.SUBJECT_USER, "subject_field": "owner.manager"}
+    )
     assert assignees(start("t", company.rep, subject=record)) == {"director"}
     step = {"approver_type": ApproverType.SUBJECT_USER, "subject_field": "owner"}
-    assert resolve_approvers(step, initiator=company.rep, department=None,
-                             subject=record) == [company.rep2]
+    assert resolve_approvers(step, initiator=company.rep, department=None, subject=record) == [
+        company.rep2
+    ]
     # Only forward foreign keys: no properties, no reverse relations, no made-up names.
     for path in ("title", "owner.name", "owner.groups", "owner.password", "nope"):
         step = {"approver_type": ApproverType.SUBJECT_USER, "subject_field": path}
@@ -76,23 +83,30 @@ def test_subject_user_field(company):
 
 
 def test_missing_manager_goes_to_template_fallback_and_admin_is_told(company):
-    template_with_steps("t", {"approver_type": ApproverType.MANAGER},
-                        fallback_approver=company.finance)
+    template_with_steps(
+        "t", {"approver_type": ApproverType.MANAGER}, fallback_approver=company.finance
+    )
     request = start("t", company.boss)  # the boss has no manager
     assert request.status == ApprovalRequest.Status.PENDING
     assert assignees(request) == {"fin"}
     fallback = request.actions.get(kind=ApprovalAction.Kind.FALLBACK)
     assert fallback.target == company.finance and fallback.step_name == "S1"
-    assert Notification.objects.filter(recipient=company.root,
-                                       verb="approval.fallback").count() == 1
-    assert Notification.objects.filter(recipient=company.finance,
-                                       verb="approval.assigned").count() == 1
+    assert (
+        Notification.objects.filter(recipient=company.root, verb="approval.fallback").count() == 1
+    )
+    assert (
+        Notification.objects.filter(recipient=company.finance, verb="approval.assigned").count()
+        == 1
+    )
 
 
 def test_empty_role_or_missing_level_fall_back_to_a_superuser(company):
     empty = role_with("空角色")
-    template_with_steps("t", {"approver_type": ApproverType.ROLE, "approver_role": empty},
-                        {"approver_type": ApproverType.NTH_MANAGER, "level": 5})
+    template_with_steps(
+        "t",
+        {"approver_type": ApproverType.ROLE, "approver_role": empty},
+        {"approver_type": ApproverType.NTH_MANAGER, "level": 5},
+    )
     request = start("t", company.rep)
     assert assignees(request) == {"root"}
     task = approve_tasks().get(process_id=request.process_id, status=STATUS.ASSIGNED)
@@ -105,8 +119,9 @@ def test_empty_role_or_missing_level_fall_back_to_a_superuser(company):
 def test_inactive_fallback_uses_a_superuser(company):
     company.finance.is_active = False
     company.finance.save()
-    template_with_steps("t", {"approver_type": ApproverType.MANAGER},
-                        fallback_approver=company.finance)
+    template_with_steps(
+        "t", {"approver_type": ApproverType.MANAGER}, fallback_approver=company.finance
+    )
     assert assignees(start("t", company.boss)) == {"root"}
 
 
@@ -114,8 +129,12 @@ def test_preview_lists_applying_steps_and_approvers(company):
     template = template_with_steps(
         "t",
         {"approver_type": ApproverType.DEPARTMENT_HEAD, "name": "Head"},
-        {"approver_type": ApproverType.USERS, "users": [company.boss], "name": "CEO",
-         "condition": amount_rule("gte", 500000)},
+        {
+            "approver_type": ApproverType.USERS,
+            "users": [company.boss],
+            "name": "CEO",
+            "condition": amount_rule("gte", 500000),
+        },
         {"approver_type": ApproverType.MANAGER, "name": "Manager"},
         fallback_approver=company.finance,
     )
@@ -134,3 +153,15 @@ def test_step_rows_of_other_templates_are_ignored(company):
     StepFactory(approver_type=ApproverType.USERS, users=[company.boss])  # another template
     request = start("t", company.rep)
     assert len(request.steps) == 1
+
+
+def test_nobody_and_no_fallback_is_a_clean_error(company):
+    from apps.org.errors import ServiceError
+
+    company.root.is_superuser = False
+    company.root.save()
+    template_with_steps("t", {"approver_type": ApproverType.MANAGER})
+    with pytest.raises(ServiceError) as exc:
+        start("t", company.boss)
+    assert "fallback approver" in str(exc.value)
+    assert not ApprovalRequest.objects.exists()

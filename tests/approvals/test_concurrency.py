@@ -41,15 +41,18 @@ def run_together(calls) -> list:
 
 
 def test_fifty_parallel_approvals_make_one_transition(company):
-    template_with_steps("t", {"approver_type": ApproverType.MANAGER},
-                        {"approver_type": ApproverType.USERS, "users": [company.boss]})
+    template_with_steps(
+        "t",
+        {"approver_type": ApproverType.MANAGER},
+        {"approver_type": ApproverType.USERS, "users": [company.boss]},
+    )
     request = services.approval_start(template="t", by=company.rep, title="x")
     task = pending_tasks_for(company.director).get()
     director = company.director
 
-    results = run_together([
-        (lambda: services.approval_task_approve(task=task.pk, by=director, comment="ok"))
-    ] * 50)
+    results = run_together(
+        [(lambda: services.approval_task_approve(task=task.pk, by=director, comment="ok"))] * 50
+    )
 
     errors = [r for r in results if isinstance(r, Exception)]
     ok = [r for r in results if isinstance(r, ApprovalRequest)]
@@ -63,21 +66,27 @@ def test_fifty_parallel_approvals_make_one_transition(company):
 
 
 def test_orsign_approvers_racing_decide_once(company):
-    template_with_steps("t", {"approver_type": ApproverType.USERS,
-                              "users": [company.boss, company.finance, company.director],
-                              "mode": SignMode.ORSIGN})
+    template_with_steps(
+        "t",
+        {
+            "approver_type": ApproverType.USERS,
+            "users": [company.boss, company.finance, company.director],
+            "mode": SignMode.ORSIGN,
+        },
+    )
     request = services.approval_start(template="t", by=company.rep, title="x")
     calls = []
     for user in (company.boss, company.finance, company.director):
         task = pending_tasks_for(user).get()
-        calls.append(lambda task=task, user=user: services.approval_task_approve(
-            task=task.pk, by=user))
-        calls.append(lambda task=task, user=user: services.approval_task_reject(
-            task=task.pk, by=user))
+        calls.append(
+            lambda task=task, user=user: services.approval_task_approve(task=task.pk, by=user)
+        )
+        calls.append(
+            lambda task=task, user=user: services.approval_task_reject(task=task.pk, by=user)
+        )
     results = run_together(calls)
     assert sum(isinstance(r, ApprovalRequest) for r in results) == 1, results
-    assert all(isinstance(r, ConflictError) for r in results
-               if not isinstance(r, ApprovalRequest))
+    assert all(isinstance(r, ConflictError) for r in results if not isinstance(r, ApprovalRequest))
     request.refresh_from_db()
     assert request.status in (ApprovalRequest.Status.APPROVED, ApprovalRequest.Status.REJECTED)
     tasks = approve_tasks().filter(process_id=request.process_id)
@@ -86,14 +95,19 @@ def test_orsign_approvers_racing_decide_once(company):
 
 
 def test_withdraw_racing_an_approval(company):
-    template_with_steps("t", {"approver_type": ApproverType.MANAGER},
-                        {"approver_type": ApproverType.USERS, "users": [company.boss]})
+    template_with_steps(
+        "t",
+        {"approver_type": ApproverType.MANAGER},
+        {"approver_type": ApproverType.USERS, "users": [company.boss]},
+    )
     request = services.approval_start(template="t", by=company.rep, title="x")
     task = pending_tasks_for(company.director).get()
-    results = run_together([
-        lambda: services.approval_task_approve(task=task.pk, by=company.director),
-        lambda: services.approval_withdraw(request=request, by=company.rep),
-    ])
+    results = run_together(
+        [
+            lambda: services.approval_task_approve(task=task.pk, by=company.director),
+            lambda: services.approval_withdraw(request=request, by=company.rep),
+        ]
+    )
     request.refresh_from_db()
     if isinstance(results[0], ConflictError):
         assert request.status == ApprovalRequest.Status.WITHDRAWN
@@ -102,5 +116,6 @@ def test_withdraw_racing_an_approval(company):
         # The approval went first; the withdrawal then cancelled the next step.
         assert request.status == ApprovalRequest.Status.WITHDRAWN
         assert not pending_tasks_for(company.boss).exists()
-    assert not approve_tasks().filter(process_id=request.process_id,
-                                      status=STATUS.ASSIGNED).exists()
+    assert (
+        not approve_tasks().filter(process_id=request.process_id, status=STATUS.ASSIGNED).exists()
+    )

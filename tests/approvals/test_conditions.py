@@ -106,12 +106,17 @@ def test_refuses_anything_but_the_rule_language(bad):
 
 def test_text_form_round_trip():
     condition = text_to_condition("amount gte 100000\ndata.days gt 3\n\n", match="any")
-    assert condition == {"match": "any", "rules": [
-        {"field": "amount", "op": "gte", "value": "100000"},
-        {"field": "data.days", "op": "gt", "value": "3"},
-    ]}
+    assert condition == {
+        "match": "any",
+        "rules": [
+            {"field": "amount", "op": "gte", "value": "100000"},
+            {"field": "data.days", "op": "gt", "value": "3"},
+        ],
+    }
     assert rules_to_text(condition) == "amount gte 100000\ndata.days gt 3"
     assert text_to_condition("department in 销售部, 市场部")["rules"][0]["value"] == [
-        "销售部", "市场部"]
+        "销售部",
+        "市场部",
+    ]
     with pytest.raises(ValidationError):
         text_to_condition("amount >")

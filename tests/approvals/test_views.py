@@ -33,18 +33,26 @@ def _media(settings, tmp_path):
 
 @pytest.fixture
 def org(company):
-    make_role("员工", ApprovalRequest, actions=("add",),
-              members=[company.rep, company.rep2, company.director, company.boss,
-                       company.finance])
-    make_role("主管", ApprovalRequest, actions=("view",), scope=Scope.TREE,
-              members=[company.director])
-    template_with_steps("general", {"name": "Manager", "approver_type": ApproverType.MANAGER},
-                        {"name": "CEO", "approver_type": ApproverType.USERS,
-                         "users": [company.boss]})
-    template_with_steps("expense", {"name": "Manager", "approver_type": ApproverType.MANAGER},
-                        kind=Kind.EXPENSE)
-    template_with_steps("leave", {"name": "Manager", "approver_type": ApproverType.MANAGER},
-                        kind=Kind.LEAVE)
+    make_role(
+        "员工",
+        ApprovalRequest,
+        actions=("add",),
+        members=[company.rep, company.rep2, company.director, company.boss, company.finance],
+    )
+    make_role(
+        "主管", ApprovalRequest, actions=("view",), scope=Scope.TREE, members=[company.director]
+    )
+    template_with_steps(
+        "general",
+        {"name": "Manager", "approver_type": ApproverType.MANAGER},
+        {"name": "CEO", "approver_type": ApproverType.USERS, "users": [company.boss]},
+    )
+    template_with_steps(
+        "expense", {"name": "Manager", "approver_type": ApproverType.MANAGER}, kind=Kind.EXPENSE
+    )
+    template_with_steps(
+        "leave", {"name": "Manager", "approver_type": ApproverType.MANAGER}, kind=Kind.LEAVE
+    )
     return company
 
 
@@ -62,8 +70,13 @@ def count_queries(client, url) -> int:
 
 
 def test_anonymous_is_sent_to_sign_in(client, org):
-    for url in ("/approvals/", "/approvals/inbox/", "/approvals/cc/", "/approvals/new/",
-                "/approvals/new/general/"):
+    for url in (
+        "/approvals/",
+        "/approvals/inbox/",
+        "/approvals/cc/",
+        "/approvals/new/",
+        "/approvals/new/general/",
+    ):
         res = client.get(url)
         assert res.status_code == 302 and "/accounts/login/" in res["Location"]
 
@@ -91,15 +104,27 @@ def test_start_general_request(client, org):
 
 def test_start_shows_field_errors(client, org):
     login(client, org.rep)
-    res = client.post("/approvals/new/leave/", {"title": "Holiday", "data__type": "annual",
-                                                "data__start": "2026-12-05",
-                                                "data__end": "2026-12-01"})
+    res = client.post(
+        "/approvals/new/leave/",
+        {
+            "title": "Holiday",
+            "data__type": "annual",
+            "data__start": "2026-12-05",
+            "data__end": "2026-12-01",
+        },
+    )
     assert res.status_code == 200
     assert "The leave ends before it starts." in res.content.decode()
     assert not ApprovalRequest.objects.exists()
-    res = client.post("/approvals/new/leave/", {"title": "Holiday", "data__type": "annual",
-                                                "data__start": "2026-12-01",
-                                                "data__end": "2026-12-05"})
+    res = client.post(
+        "/approvals/new/leave/",
+        {
+            "title": "Holiday",
+            "data__type": "annual",
+            "data__start": "2026-12-01",
+            "data__end": "2026-12-05",
+        },
+    )
     assert res.status_code == 302
     assert ApprovalRequest.objects.get().data["days"] == "5.0"
 
@@ -107,10 +132,15 @@ def test_start_shows_field_errors(client, org):
 def expense_post(**extra):
     data = {
         "title": "Trip to Shanghai",
-        "lines-TOTAL_FORMS": "2", "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0",
+        "lines-TOTAL_FORMS": "2",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
         "lines-MAX_NUM_FORMS": "50",
-        "lines-0-category": "travel", "lines-0-amount": "1200.50", "lines-0-description": "Train",
-        "lines-1-category": "meals", "lines-1-amount": "80",
+        "lines-0-category": "travel",
+        "lines-0-amount": "1200.50",
+        "lines-0-description": "Train",
+        "lines-1-category": "meals",
+        "lines-1-amount": "80",
     }
     data.update(extra)
     return data
@@ -118,10 +148,15 @@ def expense_post(**extra):
 
 def test_start_expense_with_lines_and_receipts(client, org):
     login(client, org.rep)
-    res = client.post("/approvals/new/expense/", expense_post(**{
-        "lines-0-receipt": SimpleUploadedFile("ticket.pdf", b"%PDF-1.4 ticket"),
-        "attachments": SimpleUploadedFile("plan.txt", b"itinerary"),
-    }))
+    res = client.post(
+        "/approvals/new/expense/",
+        expense_post(
+            **{
+                "lines-0-receipt": SimpleUploadedFile("ticket.pdf", b"%PDF-1.4 ticket"),
+                "attachments": SimpleUploadedFile("plan.txt", b"itinerary"),
+            }
+        ),
+    )
     assert res.status_code == 302, res.content.decode()[:2000]
     obj = ApprovalRequest.objects.get()
     assert str(obj.amount) == "1280.50"
@@ -131,8 +166,9 @@ def test_start_expense_with_lines_and_receipts(client, org):
     page = client.get(f"/approvals/{obj.pk}/").content.decode()
     assert f'href="/approvals/attachments/{receipt.pk}/"' in page
     download = client.get(f"/approvals/attachments/{receipt.pk}/")
-    assert download.status_code == 200 and b"".join(download.streaming_content) == \
-        b"%PDF-1.4 ticket"
+    assert (
+        download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4 ticket"
+    )
     assert "attachment" in download["Content-Disposition"]
     login(client, org.outsider)
     assert client.get(f"/approvals/attachments/{receipt.pk}/").status_code == 404
@@ -154,8 +190,13 @@ def test_expense_line_errors_show_on_the_line(client, org):
 
 def test_detail_permissions(client, org):
     obj = services.approval_start(template="general", by=org.rep, title="Mine")
-    for user, status in ((org.rep, 200), (org.director, 200), (org.rep2, 404),
-                         (org.outsider, 404), (org.boss, 404)):
+    for user, status in (
+        (org.rep, 200),
+        (org.director, 200),
+        (org.rep2, 404),
+        (org.outsider, 404),
+        (org.boss, 404),
+    ):
         assert login(client, user).get(f"/approvals/{obj.pk}/").status_code == status, user
 
 
@@ -165,15 +206,15 @@ def test_approve_from_the_detail_page(client, org):
     login(client, org.director)
     page = client.get(f"/approvals/{obj.pk}/").content.decode()
     assert 'name="action" value="approve"' in page
-    res = client.post(f"/approvals/{obj.pk}/tasks/{task.pk}/", {"action": "approve",
-                                                                 "comment": "OK"})
+    res = client.post(
+        f"/approvals/{obj.pk}/tasks/{task.pk}/", {"action": "approve", "comment": "OK"}
+    )
     assert res.status_code == 302
     obj.refresh_from_db()
     assert obj.current_step == 1
     # A second click: a warning, nothing changes.
     before = ApprovalAction.objects.count()
-    res = client.post(f"/approvals/{obj.pk}/tasks/{task.pk}/", {"action": "approve"},
-                      follow=True)
+    res = client.post(f"/approvals/{obj.pk}/tasks/{task.pk}/", {"action": "approve"}, follow=True)
     assert res.status_code == 200 and ApprovalAction.objects.count() == before
     assert "already been decided" in res.content.decode()
 
@@ -182,11 +223,13 @@ def test_task_actions_by_someone_else_are_refused(client, org):
     obj = services.approval_start(template="general", by=org.rep, title="Mine")
     task = pending_tasks_for(org.director).get()
     # The initiator sees the request but may not decide for the director.
-    res = login(client, org.rep).post(f"/approvals/{obj.pk}/tasks/{task.pk}/",
-                                      {"action": "approve"})
+    res = login(client, org.rep).post(
+        f"/approvals/{obj.pk}/tasks/{task.pk}/", {"action": "approve"}
+    )
     assert res.status_code == 403
-    res = login(client, org.outsider).post(f"/approvals/{obj.pk}/tasks/{task.pk}/",
-                                           {"action": "approve"})
+    res = login(client, org.outsider).post(
+        f"/approvals/{obj.pk}/tasks/{task.pk}/", {"action": "approve"}
+    )
     assert res.status_code == 404
     assert pending_tasks_for(org.director).get().status == STATUS.ASSIGNED
 
@@ -195,14 +238,15 @@ def test_transfer_reject_return_comment_from_the_page(client, org):
     obj = services.approval_start(template="general", by=org.rep, title="Mine")
     task = pending_tasks_for(org.director).get()
     login(client, org.director)
-    client.post(f"/approvals/{obj.pk}/tasks/{task.pk}/", {"action": "comment",
-                                                           "comment": "Hmm"})
-    client.post(f"/approvals/{obj.pk}/tasks/{task.pk}/", {"action": "transfer",
-                                                           "transfer-to": org.rep2.pk})
+    client.post(f"/approvals/{obj.pk}/tasks/{task.pk}/", {"action": "comment", "comment": "Hmm"})
+    client.post(
+        f"/approvals/{obj.pk}/tasks/{task.pk}/", {"action": "transfer", "transfer-to": org.rep2.pk}
+    )
     assert pending_tasks_for(org.rep2).count() == 1
     login(client, org.rep2)
-    client.post(f"/approvals/{obj.pk}/tasks/{task.pk}/", {"action": "return",
-                                                           "comment": "More detail"})
+    client.post(
+        f"/approvals/{obj.pk}/tasks/{task.pk}/", {"action": "return", "comment": "More detail"}
+    )
     obj.refresh_from_db()
     assert obj.status == Status.RETURNED
     kinds = list(obj.actions.values_list("kind", flat=True))
@@ -221,12 +265,17 @@ def test_withdraw_and_resubmit_pages(client, org):
     assert obj.status == Status.WITHDRAWN
     res = client.get(f"/approvals/{obj.pk}/resubmit/")
     assert res.status_code == 200 and 'value="Mine"' in res.content.decode()
-    res = client.post(f"/approvals/{obj.pk}/resubmit/", {"title": "Mine v2", "amount": "7",
-                                                         "comment": "again"})
+    res = client.post(
+        f"/approvals/{obj.pk}/resubmit/", {"title": "Mine v2", "amount": "7", "comment": "again"}
+    )
     assert res.status_code == 302
     obj.refresh_from_db()
     assert (obj.status, obj.round, obj.title, str(obj.amount)) == (
-        Status.PENDING, 2, "Mine v2", "7.00")
+        Status.PENDING,
+        2,
+        "Mine v2",
+        "7.00",
+    )
     assert login(client, org.director).get(f"/approvals/{obj.pk}/resubmit/").status_code == 403
 
 
@@ -234,8 +283,12 @@ def test_comment_on_the_timeline(client, org):
     obj = services.approval_start(template="general", by=org.rep, title="Mine")
     login(client, org.rep).post(f"/approvals/{obj.pk}/comment/", {"comment": "Urgent"})
     assert obj.actions.filter(kind="comment", comment="Urgent").exists()
-    assert login(client, org.outsider).post(f"/approvals/{obj.pk}/comment/",
-                                            {"comment": "x"}).status_code == 404
+    assert (
+        login(client, org.outsider)
+        .post(f"/approvals/{obj.pk}/comment/", {"comment": "x"})
+        .status_code
+        == 404
+    )
 
 
 def test_lists_show_the_right_rows(client, org):
@@ -264,23 +317,29 @@ def test_cc_list(client, org):
 
 # --- query counts: the same for 3 and for 30 rows ------------------------------------------
 
+
 def _requests(org, n, by=None):
     by = by or org.rep
-    return [services.approval_start(template="general", by=by, title=f"R{i}", amount=str(i))
-            for i in range(n)]
+    return [
+        services.approval_start(template="general", by=by, title=f"R{i}", amount=str(i))
+        for i in range(n)
+    ]
 
 
 @pytest.mark.parametrize("url", ["/approvals/inbox/", "/approvals/", "/approvals/cc/", "/"])
 def test_list_pages_query_count_does_not_grow(client, org, url):
-    template_with_steps("ccall", {"approver_type": ApproverType.MANAGER,
-                                  "cc_users": [org.director]})
+    template_with_steps(
+        "ccall", {"approver_type": ApproverType.MANAGER, "cc_users": [org.director]}
+    )
 
     def fill(n):
         for i in range(n):
             services.approval_start(template="general", by=org.rep, title=f"G{i}")
             cc = services.approval_start(template="ccall", by=org.rep2, title=f"C{i}")
-            services.approval_task_approve(task=pending_tasks_for(org.director).filter(
-                process_id=cc.process_id).get(), by=org.director)
+            services.approval_task_approve(
+                task=pending_tasks_for(org.director).filter(process_id=cc.process_id).get(),
+                by=org.director,
+            )
 
     fill(3)
     user = org.rep if url == "/approvals/" else org.director
@@ -292,17 +351,24 @@ def test_list_pages_query_count_does_not_grow(client, org, url):
 
 
 def test_detail_query_count_does_not_grow(client, org):
-    template_with_steps("big", {"name": "All", "approver_type": ApproverType.USERS,
-                                "users": [org.director, org.boss, org.finance],
-                                "mode": SignMode.COUNTERSIGN},
-                        {"name": "Next", "approver_type": ApproverType.MANAGER},
-                        kind=Kind.EXPENSE)
+    template_with_steps(
+        "big",
+        {
+            "name": "All",
+            "approver_type": ApproverType.USERS,
+            "users": [org.director, org.boss, org.finance],
+            "mode": SignMode.COUNTERSIGN,
+        },
+        {"name": "Next", "approver_type": ApproverType.MANAGER},
+        kind=Kind.EXPENSE,
+    )
 
     def make(n):
         lines = [{"category": "meals", "amount": "10"} for _ in range(n)]
         files = [(SimpleUploadedFile(f"r{i}.txt", b"x"), i) for i in range(n)]
-        obj = services.approval_start(template="big", by=org.rep, title="Big",
-                                      data={"lines": lines}, attachments=files)
+        obj = services.approval_start(
+            template="big", by=org.rep, title="Big", data={"lines": lines}, attachments=files
+        )
         for i in range(n):
             services.approval_comment(request=obj, by=org.rep, comment=f"c{i}")
         services.approval_task_approve(task=pending_tasks_for(org.boss).get(), by=org.boss)
@@ -321,8 +387,9 @@ def test_a_restricted_amount_is_hidden_on_pages_and_in_the_api(client, org):
     from apps.org.services import field_policy_set
 
     field_policy_set(model=ApprovalRequest, field_name="amount")
-    obj = services.approval_start(template="general", by=org.rep, title="Secret",
-                                  amount="123456.78")
+    obj = services.approval_start(
+        template="general", by=org.rep, title="Secret", amount="123456.78"
+    )
     login(client, org.director)
     for url in (f"/approvals/{obj.pk}/", "/approvals/inbox/"):
         assert "123,456.78" not in client.get(url).content.decode()
@@ -330,3 +397,14 @@ def test_a_restricted_amount_is_hidden_on_pages_and_in_the_api(client, org):
     assert "amount" not in body and body["title"] == "Secret"
     login(client, org.root)
     assert "123,456.78" in client.get(f"/approvals/{obj.pk}/").content.decode()
+
+
+def test_detail_shows_the_subject_and_the_chain_ahead(client, org):
+    from tests.testapp.models import Record
+
+    record = Record.objects.create(owner=org.rep, title="Contract ACME-7")
+    obj = services.approval_start(template="general", by=org.rep, title="Sign ACME", subject=record)
+    body = login(client, org.rep).get(f"/approvals/{obj.pk}/").content.decode()
+    assert "Contract ACME-7" in body
+    assert 'data-state="current"' in body and 'data-state="ahead"' in body
+    assert "Boss" in body  # the CEO step ahead names its approver

@@ -24,18 +24,26 @@ def viewport():
 @pytest.fixture
 def request_waiting():
     dept = Department.objects.create(name="销售部")
-    director = User.objects.create_user(username="lina", password=PASSWORD,
-                                        display_name="李娜", department=dept)
-    rep = User.objects.create_user(username="zhangwei", password=PASSWORD,
-                                   display_name="张伟", department=dept, manager=director)
+    director = User.objects.create_user(
+        username="lina", password=PASSWORD, display_name="李娜", department=dept
+    )
+    rep = User.objects.create_user(
+        username="zhangwei",
+        password=PASSWORD,
+        display_name="张伟",
+        department=dept,
+        manager=director,
+    )
     perm = Permission.objects.get(codename="add_approvalrequest")
     for user in (director, rep):
         user.user_permissions.add(perm)
     template = ApprovalTemplate.objects.create(code="expense-e2e", name="费用报销", kind="general")
-    ApprovalStep.objects.create(template=template, order=0, name="直属上级审批",
-                                approver_type=ApproverType.MANAGER)
-    return services.approval_start(template=template, by=rep, title="北京出差报销",
-                                   amount="2576.50")
+    ApprovalStep.objects.create(
+        template=template, order=0, name="直属上级审批", approver_type=ApproverType.MANAGER
+    )
+    return services.approval_start(
+        template=template, by=rep, title="北京出差报销", amount="2576.50"
+    )
 
 
 def test_approve_from_a_phone(page, live_server, request_waiting):

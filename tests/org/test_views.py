@@ -234,3 +234,18 @@ class TestErrorPages:
         response = error_500(RequestFactory().get("/"))
         assert response.status_code == 500
         assert b"Something went wrong" in response.content
+
+
+def test_pager_elides_distant_pages():
+    from django.core.paginator import Paginator
+    from django.template import RequestContext, Template
+    from django.test import RequestFactory
+
+    page = Paginator(range(10_000), 10).get_page(500)
+    request = RequestFactory().get("/x/", {"q": "a"})
+    html = Template('{% include "includes/pagination.html" %}').render(
+        RequestContext(request, {"page": page})
+    )
+    assert "?q=a&amp;page=499" in html and "?q=a&amp;page=501" in html
+    assert "?q=a&amp;page=1000" in html and "page=250" not in html
+    assert html.count("…") == 2
