@@ -6,12 +6,14 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
 from apps.approvals import api as approvals_api
+from apps.customers import api as customers_api
+from apps.docs import api as docs_api
 from apps.notify import api as notify_api
 from apps.org import api as org_api
 from apps.studio import api as studio_api
 
 router = DefaultRouter()
-for module in (org_api, studio_api, notify_api, approvals_api):
+for module in (org_api, studio_api, notify_api, customers_api, approvals_api, docs_api):
     module.register(router)
 
 

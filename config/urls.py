@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from apps.customers.views import search as customer_search_views
 from apps.org import views as org_views
 
 admin.site.site_header = _("Weft administration")
@@ -21,6 +22,9 @@ urlpatterns = [
     path("org/", include("apps.org.urls")),
     path("notifications/", include("apps.notify.urls")),
     path("approvals/", include("apps.approvals.urls")),
+    path("customers/", include("apps.customers.urls")),
+    path("search/", customer_search_views.search, name="search"),
+    path("", include("apps.docs.urls")),  # announcements/… and library/…
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api")),
 ]

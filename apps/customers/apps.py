@@ -6,3 +6,13 @@ class CustomersConfig(AppConfig):
     name = "apps.customers"
     label = "customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from . import search
+
+        search.register_builtin()
+
+        # --- pages (issue 3 pages work): sidebar entries and the home panel ---------------
+        from .views.home import register_pages
+
+        register_pages()

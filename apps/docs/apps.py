@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,3 +7,48 @@ class DocsConfig(AppConfig):
     name = "apps.docs"
     label = "docs"
     verbose_name = _("Documents")
+
+    def ready(self) -> None:
+        from apps.org.navigation import MenuItem, register, register_home_panel
+
+        from . import selectors
+
+        register(
+            MenuItem(
+                group="oa",
+                key="announcements",
+                label=_("Announcements"),
+                url_name="docs:announcements",
+                icon="megaphone",
+                order=30,
+                badge=selectors.unread_required_count,
+            )
+        )
+        register(
+            MenuItem(
+                group="oa",
+                key="library",
+                label=_("Knowledge library"),
+                url_name="docs:library",
+                icon="journal-bookmark",
+                order=31,
+            )
+        )
+        register_home_panel("docs-unread", home_panel)
+
+
+def home_panel(request):
+    """Home card: required announcements the user has not read yet (one query)."""
+    from .selectors import unread_required_for
+
+    rows = list(unread_required_for(request.user)[:6])
+    if not rows:
+        return None
+    return {
+        "title": _("Announcements to read"),
+        "template": "docs/_home_panel.html",
+        "context": {"rows": rows[:5], "more": len(rows) > 5},
+        "order": 20,
+        "icon": "megaphone",
+        "url": reverse("docs:announcements") + "?unread=1",
+    }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -330,3 +331,85 @@ class FormSection(models.Model):
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         _definitions_changed()
+
+
+# --- list preferences and Excel imports (issue 3 pages) -------------------------------------
+
+
+class ListPreference(models.Model):
+    """A small per-user setting of one list page (e.g. the columns chosen on the customers list)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("list"), max_length=100)
+    value = models.JSONField(_("value"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("list preference")
+        verbose_name_plural = _("list preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="studio_listpref_user_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key}"
+
+
+def _private_storage():
+    from .imports import private_storage
+
+    return private_storage()
+
+
+class ImportJob(models.Model):
+    """One Excel/CSV import: uploaded, previewed (dry run), then committed all-or-nothing.
+
+    The generic part lives in `apps.studio.imports`; `resource` is the dotted path of a
+    `WeftResource` subclass, so any app (customers today, leads later) reuses it.
+    """
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        PREVIEWING = "previewing", _("Checking")
+        PREVIEWED = "previewed", _("Checked")
+        COMMITTING = "committing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    resource = models.CharField(_("resource"), max_length=200)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/", storage=_private_storage)
+    original_name = models.CharField(_("file name"), max_length=255, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.UPLOADED
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    valid_rows = models.PositiveIntegerField(_("valid rows"), default=0)
+    imported_rows = models.PositiveIntegerField(_("rows imported"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="studio_import_user")]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 0 if self.status not in (self.Status.PREVIEWED, self.Status.DONE) else 100
+        return min(100, int(self.processed_rows * 100 / self.total_rows))
+
+    @property
+    def running(self) -> bool:
+        return self.status in (self.Status.PREVIEWING, self.Status.COMMITTING)

@@ -1,0 +1,93 @@
+"""Helpers shared by the customers services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Iterable, Mapping
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+
+from apps.org.fields import field_access
+
+from ..models import Customer, CustomerEvent
+
+
+def require(by, perm: str, obj: models.Model | None = None) -> None:
+    """PermissionDenied unless `by` holds `perm` (on `obj`); `by=None` is the system itself
+    (scheduled jobs, demo data, migrations) and may do anything."""
+    if by is None:
+        return
+    allowed = by.has_perm(perm, obj) if obj is not None else by.has_perm(perm)
+    if not allowed:
+        raise PermissionDenied
+
+
+def refuse_restricted(by, model, names: Iterable[str], obj=None) -> None:
+    """Field security for every write path: naming a field the user may not change is an error."""
+    if by is None:
+        return
+    access = field_access(by, model, obj)
+    refused = access.refused_writes(names)
+    if refused:
+        from django.utils.translation import gettext as _
+
+        raise ValidationError(
+            {name: [_("You are not allowed to change this field.")] for name in refused}
+        )
+
+
+def plain(value):
+    """A JSON-friendly copy of a field value for event payloads."""
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def apply(instance: models.Model, data: Mapping, allowed: Iterable[str]) -> dict[str, list]:
+    """Set the allowed fields present in `data`; return {field: [old, new]} of real changes."""
+    changes: dict[str, list] = {}
+    for name in allowed:
+        if name not in data:
+            continue
+        field = instance._meta.get_field(name)
+        attr = (
+            field.attname
+            if field.is_relation and not isinstance(data[name], models.Model)
+            else name
+        )
+        old = getattr(instance, attr)
+        new = data[name]
+        if isinstance(new, str) and not isinstance(field, models.JSONField):
+            new = new.strip()
+        if (
+            new is None
+            and isinstance(field, models.CharField | models.TextField)
+            and not field.null
+        ):
+            new = ""
+        old_plain = plain(old)
+        new_plain = plain(new)
+        if old_plain != new_plain:
+            setattr(instance, attr, new)
+            changes[name] = [old_plain, new_plain]
+    return changes
+
+
+def record(customer: Customer, kind: str, by, /, **payload) -> CustomerEvent:
+    return CustomerEvent.objects.create(
+        customer=customer, kind=kind, actor=by if by is not None else None, payload=payload
+    )
+
+
+def validation_error_dict(exc: ValidationError) -> dict:
+    if hasattr(exc, "error_dict"):
+        return {k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()}
+    return {"detail": [str(m) for m in exc.messages]}
