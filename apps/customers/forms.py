@@ -249,8 +249,8 @@ class ContactForm(CustomFieldsFormMixin, forms.ModelForm):
 
 
 class FollowUpForm(forms.ModelForm):
-    occurred_at = datetime_field(_("when"), required=True)
-    next_follow_up_at = datetime_field(_("next follow-up"))
+    occurred_at = datetime_field(_("When"), required=True)
+    next_follow_up_at = datetime_field(_("Next follow-up"))
 
     class Meta:
         model = FollowUp

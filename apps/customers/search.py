@@ -47,6 +47,8 @@ def customer_search_q(text: str, access: FieldAccess = FULL_ACCESS) -> Q:
     q = Q(pk__in=[])
     if not text:
         return q
+    if "@" in text:  # an e-mail address (or its start): nothing else to match
+        return q | Q(email__startswith=text.lower()) if access.can_view("email") else q
     if access.can_view("name"):
         name_key = normalize_name(text)
         if name_key:
@@ -71,6 +73,8 @@ def contact_search_q(text: str, access: FieldAccess = FULL_ACCESS) -> Q:
     q = Q(pk__in=[])
     if not text:
         return q
+    if "@" in text:
+        return q | Q(email__startswith=text.lower()) if access.can_view("email") else q
     if access.can_view("name"):
         name = "".join(text.split())
         if len(name) >= MIN_CONTAINS:

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (demo content: long Chinese sentences, each counted at double width)
 """Demo library and announcements (DESIGN §6): a folder tree with visibility examples, Chinese
 documents with file versions (a Markdown file and a small PDF made here), and announcements
 with partial reads. Idempotent and deterministic: everything is looked up by name first and

@@ -183,5 +183,8 @@ class DocumentQuerySet(ScopedQuerySet):
         term = (term or "").strip()
         if not term:
             return self
-        files = DocumentVersion.objects.filter(original_name__icontains=term).values("document_id")
-        return self.filter(Q(title__icontains=term) | Q(body__icontains=term) | Q(pk__in=files))
+        # Sub-queries, not a plain OR across the join: each one can use its own trigram index
+        # (a BitmapOr over title and body), and the outer query stays a scan of visible rows.
+        texts = self.model.objects.filter(Q(title__icontains=term) | Q(body__icontains=term))
+        files = DocumentVersion.objects.filter(original_name__icontains=term)
+        return self.filter(Q(pk__in=texts.values("pk")) | Q(pk__in=files.values("document_id")))

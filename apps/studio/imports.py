@@ -56,6 +56,9 @@ class PrivateStorage(FileSystemStorage):
     def location(self):
         return os.path.abspath(self.base_location)
 
+    def url(self, name):
+        raise ValueError("Import files have no public URL.")
+
 
 def private_storage():
     """The storage of ImportJob files: STORAGES["private"] when configured (e.g. a private S3
@@ -172,7 +175,8 @@ def _row_errors(result, dataset) -> list[dict]:
     for number, errors in result.row_errors():
         for error in errors:
             out.setdefault(number, []).append({"field": "", "message": str(error.error)})
-    rows = [{"row": n + 1, "errors": errs} for n, errs in sorted(out.items())]  # +1: header row
+    # Data rows counted from 1 (the header is not a row), as the resources' messages count.
+    rows = [{"row": n, "errors": errs} for n, errs in sorted(out.items())]
     for error in getattr(result, "base_errors", []):
         rows.insert(0, {"row": 0, "errors": [{"field": "", "message": str(error.error)}]})
     return rows
@@ -207,6 +211,7 @@ def import_run(*, job, phase: str) -> None:
                 % {"n": total, "max": MAX_ROWS}
             )
         resource = import_string(job.resource)(user=job.user)
+        _add_missing_id_columns(resource, dataset)
         _count_rows(resource, job.pk)
         errors, result = [], None
         try:
@@ -254,6 +259,17 @@ def import_run(*, job, phase: str) -> None:
         )
     finally:
         cache.delete(_progress_key(job.pk))
+
+
+def _add_missing_id_columns(resource, dataset) -> None:
+    """A file of new records has no id column; import-export refuses a file without its
+    `import_id_fields`, so add them empty (every row is then a new record)."""
+    present = {str(h or "").strip().lower() for h in dataset.headers or []}
+    for name in resource._meta.import_id_fields:
+        field = resource.fields.get(name)
+        column = field.column_name if field is not None else name
+        if name.lower() not in present and str(column).lower() not in present:
+            dataset.append_col([""] * len(dataset), header=column)
 
 
 def _count_rows(resource, job_id: int) -> None:

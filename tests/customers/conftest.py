@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import pytest
 from rest_framework.test import APIClient
 
-from apps.customers.models import Contact, Customer, FollowUp, Ticket
+from apps.customers.models import Contact, Customer, FollowUp, Territory, Ticket
 from apps.org.models import Department, Scope, User
-from tests.org.factories import DepartmentFactory, UserFactory, make_role
+from tests.org.factories import DepartmentFactory, UserFactory, make_role, permission
 
 ALL_ACTIONS = ("view", "add", "change", "delete")
 
@@ -45,7 +45,6 @@ def grant_sales(role_name: str, scope: str, members, extra=()):
         members=members,
     )
     from apps.org.services import role_scope_set
-    from tests.org.factories import permission
 
     for model in (Contact, FollowUp, Ticket):
         for action in ALL_ACTIONS:
@@ -68,18 +67,19 @@ def org(db) -> Org:
     ceo = UserFactory(username="ceo")
     nobody = UserFactory(username="nobody", department=east)
     grant_sales("reps", Scope.OWN, [rep, rep_peer, rep_north])
-    grant_sales(
+    directors = grant_sales(
         "directors",
         Scope.TREE,
         [director],
         extra=("assign_customer", "merge_customer", "export_customer"),
     )
+    for action in ("add", "change", "delete", "view"):
+        directors.permissions.add(permission(Territory, f"{action}_territory"))
     grant_sales(
         "bosses", Scope.ALL, [ceo], extra=("assign_customer", "merge_customer", "export_customer")
     )
     svc = make_role("service", Customer, actions=("view",), scope=Scope.ALL, members=[service])
     from apps.org.services import role_scope_set
-    from tests.org.factories import permission
 
     for action in ALL_ACTIONS:
         svc.permissions.add(permission(Ticket, f"{action}_ticket"))
