@@ -170,6 +170,8 @@ STATICFILES_FINDERS = [
 WEFT_STATIC_IGNORE_APPS = ["viewflow", "viewflow.workflow"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Files only served through permission-checking views (imports, attachments): never under MEDIA_URL.
+PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=BASE_DIR / "private_media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

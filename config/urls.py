@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -29,8 +27,8 @@ urlpatterns = [
     path("api/v1/", include("config.api")),
 ]
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No MEDIA_URL route, not even with DEBUG: every uploaded file (attachments, document versions,
+# imports) is served by a view that checks the user may see it.
 
 handler403 = "apps.org.views.error_403"
 handler404 = "apps.org.views.error_404"

@@ -45,6 +45,10 @@ def _test_settings(request, settings):
     """Fast password hashing, and English messages so assertions read like the source
     (browser tests keep the product's default language: they run as a Chinese user would)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Uploads made by tests never land in the project folder.
+    media = request.getfixturevalue("tmp_path_factory").mktemp("media")
+    settings.MEDIA_ROOT = str(media / "public")
+    settings.PRIVATE_MEDIA_ROOT = str(media / "private")
     if request.node.get_closest_marker("e2e"):
         yield
         return

@@ -205,7 +205,7 @@ class CustomerResource(_LabelledResource):
             "last_contacted_at",
         )
         export_order = fields
-        import_id_fields = ("id",)
+        import_id_fields = ()  # rows never update: force_init_instance
         force_init_instance = True  # an import creates customers; it never updates one
         use_bulk = True
         batch_size = 1000
@@ -318,7 +318,7 @@ class ContactResource(_LabelledResource):
             "notes",
         )
         export_order = fields
-        import_id_fields = ("id",)
+        import_id_fields = ()  # rows never update: force_init_instance
         force_init_instance = True
         skip_diff = True
 

@@ -15,7 +15,9 @@ announcement to 销售部 reaches 销售部/华东组 too).
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import StrIndex, Upper
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
@@ -166,6 +168,12 @@ def document_allows(user, obj) -> bool:
     return type(obj).objects.filter(pk=obj.pk).filter(document_audience_q(user)).exists()
 
 
+def _contains(field: str, term: str) -> Q:
+    """Case-insensitive "contains" that no index serves (strpos/instr, not LIKE)."""
+    found = StrIndex(Upper(field), Upper(Value(term)))
+    return Q(GreaterThan(found, 0))
+
+
 class FolderQuerySet(ScopedQuerySet):
     pass
 
@@ -185,6 +193,12 @@ class DocumentQuerySet(ScopedQuerySet):
             return self
         # Sub-queries, not a plain OR across the join: each one can use its own trigram index
         # (a BitmapOr over title and body), and the outer query stays a scan of visible rows.
-        texts = self.model.objects.filter(Q(title__icontains=term) | Q(body__icontains=term))
-        files = DocumentVersion.objects.filter(original_name__icontains=term)
+        if len(term) < 3:
+            # No trigram can be taken from a one- or two-character term (合同, 报价): pg_trgm
+            # would scan its whole index. strpos() keeps the planner to a plain scan instead.
+            texts = self.model.objects.filter(_contains("title", term) | _contains("body", term))
+            files = DocumentVersion.objects.filter(_contains("original_name", term))
+        else:
+            texts = self.model.objects.filter(Q(title__icontains=term) | Q(body__icontains=term))
+            files = DocumentVersion.objects.filter(original_name__icontains=term)
         return self.filter(Q(pk__in=texts.values("pk")) | Q(pk__in=files.values("document_id")))
