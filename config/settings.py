@@ -191,6 +191,7 @@ if env("S3_BUCKET", default=""):
             "secret_key": env("S3_SECRET_KEY", default=None),
         },
     }
+WEFT_UPLOAD_MAX_MB = env.int("WEFT_UPLOAD_MAX_MB", default=20)  # per uploaded file
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

@@ -58,10 +58,31 @@ class _UserFormAdmin(admin.ModelAdmin):
         return WithUser
 
 
+CUSTOMER_FORM_FIELDS = [
+    "name",
+    "industry",
+    "source",
+    "level",
+    "status",
+    "province",
+    "city",
+    "region",
+    "address",
+    "phone",
+    "email",
+    "website",
+    "description",
+    "tags",
+    "department",
+    "territory",
+    "next_follow_up_at",
+]
+
+
 class CustomerAdminForm(CustomFieldsFormMixin, forms.ModelForm):
     class Meta:
         model = Customer
-        exclude = ["custom"]
+        fields = CUSTOMER_FORM_FIELDS
 
     def clean_name(self):
         name = self.cleaned_data["name"]
@@ -149,7 +170,18 @@ class TagAdmin(admin.ModelAdmin):
 class ContactAdminForm(CustomFieldsFormMixin, forms.ModelForm):
     class Meta:
         model = Contact
-        exclude = ["custom"]
+        fields = [
+            "customer",
+            "name",
+            "title",
+            "department_name",
+            "mobile",
+            "phone",
+            "email",
+            "wechat",
+            "reports_to",
+            "notes",
+        ]
 
 
 @admin.register(Contact)
@@ -210,7 +242,9 @@ class TerritoryForm(forms.ModelForm):
 
     def clean_provinces(self):
         raw = self.cleaned_data["provinces"]
-        return [p.strip() for p in raw.replace("，", ",").replace("、", ",").split(",") if p.strip()]
+        return [
+            p.strip() for p in raw.replace("，", ",").replace("、", ",").split(",") if p.strip()
+        ]
 
 
 @admin.register(Territory)
@@ -261,7 +295,15 @@ class TicketEventInline(admin.TabularInline):
 class TicketAdminForm(CustomFieldsFormMixin, forms.ModelForm):
     class Meta:
         model = Ticket
-        exclude = ["custom"]
+        fields = [
+            "customer",
+            "contract_id",
+            "kb_article_id",
+            "title",
+            "description",
+            "priority",
+            "department",
+        ]
 
 
 @admin.register(Ticket)

@@ -8,9 +8,15 @@ write goes through `apps.customers.services`, so the API enforces the same rules
 
 from __future__ import annotations
 
+import json
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator as DjangoPaginator
+from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -21,6 +27,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from apps.org.api_base import ScopedModelViewSet, ShareActionsMixin
+from apps.org.api_support import PageNumberPagination
 from apps.org.fields import field_access
 from apps.org.models import Department
 from apps.studio.serializers import CustomFieldsSerializerMixin
@@ -75,6 +82,65 @@ class TagNamesField(serializers.ListField):
 
     def to_representation(self, value):
         return [t.name for t in value.all()]
+
+
+class EstimatedCountPagination(PageNumberPagination):
+    """Exact counts up to `WEFT_EXACT_COUNT_LIMIT` rows (default 100,000); above that, on
+    PostgreSQL, the planner's estimate (the response says so in `count_estimated`).
+
+    Counting a million visible rows costs tens of milliseconds on every page; nobody reads
+    "1,000,000" differently from "about 1,000,000". Small lists — every test, most users —
+    get exact counts.
+    """
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count_estimated"] = getattr(self.page.paginator, "estimated", False)
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["count_estimated"] = {"type": "boolean"}
+        return schema
+
+    class django_paginator_class(DjangoPaginator):  # noqa: N801 - DRF's attribute name
+        estimated = False
+
+        @cached_property
+        def count(self):
+            qs = self.object_list
+            limit = getattr(settings, "WEFT_EXACT_COUNT_LIMIT", 100_000)
+            if connection.vendor == "postgresql" and hasattr(qs, "query"):
+                estimate = _planner_rows(qs)
+                if estimate is not None and estimate > limit:
+                    self.estimated = True
+                    return estimate
+            return super().count
+
+
+def _planner_rows(qs) -> int | None:
+    """PostgreSQL's estimate of how many rows `qs` returns (EXPLAIN, no execution)."""
+    sql, params = qs.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    try:
+        return int(plan[0]["Plan"]["Plan Rows"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+class MemoScopedMixin:
+    """`get_queryset` once per request: DRF's permission class asks for it too, and building
+    the scope filter is not free."""
+
+    def get_queryset(self):
+        cached = getattr(self, "_scoped_queryset", None)
+        if cached is None:
+            cached = self._scoped_queryset = super().get_queryset()
+        return cached.all()
 
 
 class ServiceSerializerMixin:
@@ -231,10 +297,11 @@ class ClaimPermission(permissions.BasePermission):
         return True
 
 
-class CustomerViewSet(ShareActionsMixin, ScopedModelViewSet):
+class CustomerViewSet(MemoScopedMixin, ShareActionsMixin, ScopedModelViewSet):
     """Customers in the caller's scope plus the public pool (owner null)."""
 
     model = Customer
+    pagination_class = EstimatedCountPagination
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
     filter_backends = [DjangoFilterBackend, ScopedSearchFilter, filters.OrderingFilter]
@@ -441,8 +508,9 @@ class ContactSerializer(
         return services.contact_update(contact=instance, by=self.by, data=validated_data)
 
 
-class ContactViewSet(ShareActionsMixin, ScopedModelViewSet):
+class ContactViewSet(MemoScopedMixin, ShareActionsMixin, ScopedModelViewSet):
     model = Contact
+    pagination_class = EstimatedCountPagination
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
     filter_backends = CustomerViewSet.filter_backends
@@ -494,8 +562,9 @@ class FollowUpSerializer(ServiceSerializerMixin, serializers.ModelSerializer):
         return services.follow_up_update(follow_up=instance, by=self.by, data=validated_data)
 
 
-class FollowUpViewSet(ScopedModelViewSet):
+class FollowUpViewSet(MemoScopedMixin, ScopedModelViewSet):
     model = FollowUp
+    pagination_class = EstimatedCountPagination
     serializer_class = FollowUpSerializer
     filterset_class = FollowUpFilter
     search_fields = ["content", "next_step"]
@@ -672,7 +741,7 @@ class TicketRateSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
-class TicketViewSet(ShareActionsMixin, ScopedModelViewSet):
+class TicketViewSet(MemoScopedMixin, ShareActionsMixin, ScopedModelViewSet):
     model = Ticket
     serializer_class = TicketSerializer
     filterset_class = TicketFilter

@@ -166,9 +166,42 @@ PROVINCE_WEIGHTS = {
 }
 AREA = {"上海": "021", "北京": "010", "天津": "022", "重庆": "023", "广东": "020"}
 CORES = [
-    "华信", "恒达", "宏图", "鼎盛", "瑞丰", "金桥", "博远", "天成", "星辰", "佳和", "新锐", "永泰",
-    "中科", "东方", "汇通", "安泰", "启明", "盛世", "腾飞", "联创", "卓越", "海纳", "德润", "嘉禾",
-    "锦程", "睿智", "华腾", "远航", "同创", "百川", "凯旋", "正源", "精工", "立达", "明辉", "振华",
+    "华信",
+    "恒达",
+    "宏图",
+    "鼎盛",
+    "瑞丰",
+    "金桥",
+    "博远",
+    "天成",
+    "星辰",
+    "佳和",
+    "新锐",
+    "永泰",
+    "中科",
+    "东方",
+    "汇通",
+    "安泰",
+    "启明",
+    "盛世",
+    "腾飞",
+    "联创",
+    "卓越",
+    "海纳",
+    "德润",
+    "嘉禾",
+    "锦程",
+    "睿智",
+    "华腾",
+    "远航",
+    "同创",
+    "百川",
+    "凯旋",
+    "正源",
+    "精工",
+    "立达",
+    "明辉",
+    "振华",
 ]
 TRADES = {
     "manufacturing": ["机电", "精密制造", "模具", "自动化设备", "新材料"],
@@ -187,14 +220,70 @@ TRADES = {
 SUFFIXES = ["有限公司", "有限公司", "有限公司", "股份有限公司", "集团有限公司", "有限责任公司"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"  # noqa: E501
 GIVEN = [
-    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
-    "超", "秀英", "霞", "平", "刚", "桂英", "建华", "建国", "晓明", "海燕", "志强", "国平", "文博",
-    "子涵", "雨桐", "浩然", "思远", "佳怡", "宇轩", "欣怡", "梓萱", "俊杰", "丹", "鹏", "晨",
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "建华",
+    "建国",
+    "晓明",
+    "海燕",
+    "志强",
+    "国平",
+    "文博",
+    "子涵",
+    "雨桐",
+    "浩然",
+    "思远",
+    "佳怡",
+    "宇轩",
+    "欣怡",
+    "梓萱",
+    "俊杰",
+    "丹",
+    "鹏",
+    "晨",
 ]
-TITLES = ["总经理", "采购经理", "技术总监", "财务经理", "IT经理", "行政主管", "项目经理", "副总经理"]
+STREETS = ["人民路", "建设路", "科技园路", "解放大道", "中山路"]
+TITLES = [
+    "总经理",
+    "采购经理",
+    "技术总监",
+    "财务经理",
+    "IT经理",
+    "行政主管",
+    "项目经理",
+    "副总经理",
+]
 CONTENTS = {
-    "call": ["电话沟通了新一年的采购计划", "电话确认报价细节，客户希望再优惠5%", "回访使用情况，反馈良好"],
-    "visit": ["上门拜访，演示了新版本功能", "拜访客户工厂，了解生产线改造需求", "陪同技术人员现场勘查"],
+    "call": [
+        "电话沟通了新一年的采购计划",
+        "电话确认报价细节，客户希望再优惠5%",
+        "回访使用情况，反馈良好",
+    ],
+    "visit": [
+        "上门拜访，演示了新版本功能",
+        "拜访客户工厂，了解生产线改造需求",
+        "陪同技术人员现场勘查",
+    ],
     "meeting": ["参加客户内部评审会，介绍方案", "与采购、技术三方会议，确定交付时间"],
     "wechat": ["微信发送了产品资料和案例", "微信沟通合同条款修改意见"],
     "email": ["邮件发送正式报价单", "邮件确认样品寄送地址"],
@@ -202,8 +291,16 @@ CONTENTS = {
 }
 NEXT_STEPS = ["发送报价", "安排技术交流", "跟进合同审批", "寄送样品", "约下次拜访", ""]
 TICKET_TITLES = [
-    "设备运行异常报警", "系统登录失败", "发票信息需更正", "配件缺货咨询", "安装调试预约",
-    "数据导出报错", "培训需求", "交付延期投诉", "售后维修申请", "账号权限开通",
+    "设备运行异常报警",
+    "系统登录失败",
+    "发票信息需更正",
+    "配件缺货咨询",
+    "安装调试预约",
+    "数据导出报错",
+    "培训需求",
+    "交付延期投诉",
+    "售后维修申请",
+    "账号权限开通",
 ]
 
 
@@ -232,8 +329,13 @@ def build_customers(ctx: DemoContext, rng: random.Random, now) -> list[Customer]
     levels = {"A": 10, "B": 25, "C": 45, "D": 20}
     statuses = {"potential": 25, "following": 45, "signed": 22, "lost": 8}
     sources = {
-        "website": 20, "referral": 20, "exhibition": 15, "cold_call": 15, "advertising": 8,
-        "partner": 12, "other": 10,
+        "website": 20,
+        "referral": 20,
+        "exhibition": 15,
+        "cold_call": 15,
+        "advertising": 8,
+        "partner": 12,
+        "other": 10,
     }
     seen: set[str] = set()
     out = []
@@ -257,7 +359,7 @@ def build_customers(ctx: DemoContext, rng: random.Random, now) -> list[Customer]
             status=_pick(rng, statuses),
             province=province,
             city=rng.choice(CITIES[province]),
-            address=f"{rng.choice(['人民路', '建设路', '科技园路', '解放大道', '中山路'])}{rng.randint(1, 999)}号",
+            address=f"{rng.choice(STREETS)}{rng.randint(1, 999)}号",
             phone=f"{area}-{rng.randint(60000000, 89999999)}",
             email=f"contact{len(out) + 1}@{pinyin_keys(key)[1][:8] or 'corp'}.com.cn",
             website="" if rng.random() < 0.5 else f"https://www.{pinyin_keys(key)[1][:10]}.cn",
@@ -375,7 +477,9 @@ def seed_data(ctx: DemoContext, rng: random.Random) -> int:
             )
         )
     CustomerEvent.objects.bulk_create(events, batch_size=500)
-    Customer.objects.bulk_update(touched, ["last_contacted_at", "next_follow_up_at"], batch_size=500)
+    Customer.objects.bulk_update(
+        touched, ["last_contacted_at", "next_follow_up_at"], batch_size=500
+    )
     ctx.log(
         f"customers: {len(new)} customers, {len(contacts)} contacts, {len(follow_ups)} follow-ups"
     )
@@ -400,18 +504,25 @@ def seed_tickets(ctx: DemoContext, rng: random.Random) -> None:
         t = services.ticket_create(
             customer=customer,
             by=service,
-            data={"title": rng.choice(TICKET_TITLES), "priority": priority,
-                  "description": "客户来电反映问题，需尽快处理。"},
+            data={
+                "title": rng.choice(TICKET_TITLES),
+                "priority": priority,
+                "description": "客户来电反映问题，需尽快处理。",
+            },
         )
         if flow != "new":
             t = services.ticket_assign(ticket=t, assignee=rng.choice(staff), by=service)
         if flow in ("in_progress", "resolved", "closed", "reopened"):
             t = services.ticket_start(ticket=t, by=None)
         if flow in ("resolved", "closed", "reopened"):
-            t = services.ticket_resolve(ticket=t, by=None, resolution="远程指导客户完成处理，已确认恢复正常。")
+            t = services.ticket_resolve(
+                ticket=t, by=None, resolution="远程指导客户完成处理，已确认恢复正常。"
+            )
             if rng.random() < 0.8:
                 t = services.ticket_rate(
-                    ticket=t, by=service, satisfaction=rng.choice([3, 4, 4, 5, 5]),
+                    ticket=t,
+                    by=service,
+                    satisfaction=rng.choice([3, 4, 4, 5, 5]),
                     comment=rng.choice(["响应及时", "处理专业", "", "希望再快一些"]),
                 )
         if flow in ("closed", "reopened"):
@@ -421,7 +532,8 @@ def seed_tickets(ctx: DemoContext, rng: random.Random) -> None:
         # Spread the tickets over the last weeks; some open ones are past their SLA.
         shift = dt.timedelta(days=rng.randint(0, 30), hours=rng.randint(0, 12))
         Ticket.objects.filter(pk=t.pk).update(
-            created_at=now - shift, sla_due_at=t.sla_due_at - shift,
+            created_at=now - shift,
+            sla_due_at=t.sla_due_at - shift,
             response_due_at=t.response_due_at - shift,
         )
     services.ticket_flag_overdue()

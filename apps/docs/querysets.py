@@ -15,11 +15,11 @@ announcement to 销售部 reaches 销售部/华东组 too).
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import StrIndex, Upper
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
-from guardian.shortcuts import get_objects_for_user
 
 from apps.org.models import Department
 from apps.org.scopes import ScopedQuerySet, _cache
@@ -45,18 +45,28 @@ def _group_ids(user):
     return Group.user_set.through.objects.filter(user_id=user.pk).values("group_id")
 
 
-def _granted(user, model) -> QuerySet:
-    """Ids of `model` rows shared with the user or one of their roles (guardian), as a subquery."""
+def _granted_q(user, model, field: str = "pk") -> Q:
+    """`field` is the id of a `model` row shared with the user or one of their roles (guardian).
+
+    Straight from guardian's grant tables (see apps.org.scopes.grants_q): a small subquery over
+    the user's own grants, not a scan of the whole model table.
+    """
+    from django.db.models import BigIntegerField
+    from django.db.models.functions import Cast
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    ct = ContentType.objects.get_for_model(model)
     name = model._meta.model_name
-    return get_objects_for_user(
-        user,
-        [f"view_{name}", f"change_{name}"],
-        klass=model,
-        use_groups=True,
-        any_perm=True,
-        with_superuser=False,
-        accept_global_perms=False,
-    ).values("pk")
+    codes = [f"view_{name}", f"change_{name}"]
+    by_user = UserObjectPermission.objects.filter(
+        user=user, content_type=ct, permission__codename__in=codes
+    ).annotate(obj_id=Cast("object_pk", BigIntegerField()))
+    by_role = GroupObjectPermission.objects.filter(
+        group__user=user, content_type=ct, permission__codename__in=codes
+    ).annotate(obj_id=Cast("object_pk", BigIntegerField()))
+    return Q(**{f"{field}__in": by_user.values("obj_id")}) | Q(
+        **{f"{field}__in": by_role.values("obj_id")}
+    )
 
 
 def _members_q(model, user) -> Q:
@@ -125,8 +135,7 @@ def _visible_rule_ids(user) -> QuerySet:
     from .models import Folder, Visibility
 
     return Folder.objects.filter(
-        Q(visibility=Visibility.RESTRICTED)
-        & (_members_q(Folder, user) | Q(pk__in=_granted(user, Folder)))
+        Q(visibility=Visibility.RESTRICTED) & (_members_q(Folder, user) | _granted_q(user, Folder))
     ).values("pk")
 
 
@@ -159,7 +168,7 @@ def document_audience_q(user) -> Q:
         Q(folder__isnull=True)
         | _rule_open_q("folder__", user)
         # Sharing a folder with someone opens the documents in it that follow the folder.
-        | Q(folder_id__in=_granted(user, Folder))
+        | _granted_q(user, Folder, "folder_id")
     )
     return Q(owner=user.pk) | own_rule | inherited
 

@@ -20,7 +20,7 @@ from apps.customers.models import (
 )
 from tests.org.factories import UserFactory
 
-from .factories import ContactFactory, CustomerFactory, FollowUpFactory, TerritoryFactory
+from .factories import ContactFactory, FollowUpFactory, TerritoryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,9 @@ MODELS = [
 @pytest.fixture
 def admin_client(client, org):
     client.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
-    c = services.customer_create(by=org.rep, data={"name": "张三科技", "province": "上海"}, tags=["VIP"])
+    c = services.customer_create(
+        by=org.rep, data={"name": "张三科技", "province": "上海"}, tags=["VIP"]
+    )
     ContactFactory(customer=c)
     FollowUpFactory(customer=c, owner=org.rep)
     services.ticket_create(customer=c, by=org.rep, data={"title": "t"}, assignee=org.rep)
@@ -88,7 +90,8 @@ def test_admin_refuses_a_duplicate_name(admin_client, org):
 def test_territory_provinces_are_edited_as_text_and_checked(admin_client):
     url = reverse("admin:customers_territory_add")
     res = admin_client.post(
-        url, {"name": "长三角", "region": "", "provinces": "江苏，上海", "order": "0", "active": "on"}
+        url,
+        {"name": "长三角", "region": "", "provinces": "江苏，上海", "order": "0", "active": "on"},
     )
     assert res.status_code == 200 and "上海" in res.content.decode()
     res = admin_client.post(

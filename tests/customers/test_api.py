@@ -19,7 +19,7 @@ from apps.customers import services
 from apps.customers.models import Contact, Customer, FollowUp, Territory, Ticket
 from apps.org.services import field_policy_set
 
-from .conftest import client_for
+from .conftest import client_for, fresh
 from .factories import ContactFactory, CustomerFactory, FollowUpFactory, TerritoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,8 +54,22 @@ def snapshot(customer) -> tuple:
 # --- shapes ----------------------------------------------------------------------------------
 
 CUSTOMER_KEYS = {
-    "id", "name", "industry", "source", "level", "status", "province", "city", "phone", "email",
-    "owner", "department", "custom", "created_at", "last_contacted_at", "next_follow_up_at",
+    "id",
+    "name",
+    "industry",
+    "source",
+    "level",
+    "status",
+    "province",
+    "city",
+    "phone",
+    "email",
+    "owner",
+    "department",
+    "custom",
+    "created_at",
+    "last_contacted_at",
+    "next_follow_up_at",
 }
 
 
@@ -75,8 +89,15 @@ def test_other_shapes(org, customer):
     )
     fu = c.get("/api/v1/follow-ups/").json()["results"][0]
     assert {
-        "id", "customer", "contact", "opportunity", "kind", "content", "occurred_at",
-        "next_follow_up_at", "owner",
+        "id",
+        "customer",
+        "contact",
+        "opportunity",
+        "kind",
+        "content",
+        "occurred_at",
+        "next_follow_up_at",
+        "owner",
     } <= set(fu)
     TerritoryFactory(name="华东", provinces=["上海"], owner=org.rep)
     territory = c.get("/api/v1/territories/").json()["results"][0]
@@ -84,7 +105,14 @@ def test_other_shapes(org, customer):
     t = services.ticket_create(customer=customer, by=org.rep, data={"title": "t"})
     ticket = c.get(f"/api/v1/tickets/{t.pk}/").json()
     assert {
-        "id", "customer", "contract", "title", "priority", "status", "assignee", "sla_due_at",
+        "id",
+        "customer",
+        "contract",
+        "title",
+        "priority",
+        "status",
+        "assignee",
+        "sla_due_at",
         "satisfaction",
     } <= set(ticket)
 
@@ -93,7 +121,10 @@ def test_lists_are_paginated_and_scoped(org, customer):
     CustomerFactory(owner=org.rep_north, name="北方客户")
     CustomerFactory(owner=None, name="公海客户")
     names = {
-        who: sorted(r["name"] for r in client_for(getattr(org, who)).get("/api/v1/customers/").json()["results"])
+        who: sorted(
+            r["name"]
+            for r in client_for(getattr(org, who)).get("/api/v1/customers/").json()["results"]
+        )
         for who in ("rep", "rep_north", "director", "service")
     }
     assert names["rep"] == ["上海张三贸易有限公司", "公海客户"]
@@ -214,7 +245,10 @@ def test_update_customer(org, customer, who, status):
 def test_service_reads_but_cannot_change_customers(org, customer):
     client = client_for(org.service)
     assert client.get(f"/api/v1/customers/{customer.pk}/").status_code == 200
-    assert client.patch(f"/api/v1/customers/{customer.pk}/", {"level": "A"}, format="json").status_code == 403
+    assert (
+        client.patch(f"/api/v1/customers/{customer.pk}/", {"level": "A"}, format="json").status_code
+        == 403
+    )
     assert client.delete(f"/api/v1/customers/{customer.pk}/").status_code == 403
     assert snapshot(customer)[1] == "B"
 
@@ -334,10 +368,10 @@ def test_share(org, customer, who, status):
 
 
 def test_a_shared_customer_opens_its_contacts_and_follow_ups(org, customer):
-    client = client_for(org.rep_north)
+    client = client_for(fresh(org.rep_north))
     assert client.get("/api/v1/contacts/").json()["count"] == 0
     assign_perm("customers.view_customer", org.rep_north, customer)
-    client = client_for(org.rep_north)
+    client = client_for(fresh(org.rep_north))  # each request loads its user afresh
     assert client.get(f"/api/v1/customers/{customer.pk}/").status_code == 200
     assert client.get("/api/v1/contacts/").json()["count"] == 1
     assert client.get("/api/v1/follow-ups/").json()["count"] == 1
@@ -381,14 +415,22 @@ def test_timeline(org, customer):
     assert "event.followed_up" not in kinds  # the follow-up itself stands for it
     released = items[1]
     assert released["body"] == "暂停" and released["actor"] == org.rep.pk
-    older = client_for(org.rep).get(
-        f"/api/v1/customers/{customer.pk}/timeline/", {"before": items[1]["at"], "limit": 50}
-    ).json()["results"]
+    older = (
+        client_for(org.rep)
+        .get(f"/api/v1/customers/{customer.pk}/timeline/", {"before": items[1]["at"], "limit": 50})
+        .json()["results"]
+    )
     assert all(i["at"] < items[1]["at"] for i in older)
-    assert client_for(org.rep_north).get(f"/api/v1/customers/{customer.pk}/timeline/").status_code == 404
-    assert client_for(org.rep).get(
-        f"/api/v1/customers/{customer.pk}/timeline/", {"before": "yesterday"}
-    ).status_code == 400
+    assert (
+        client_for(org.rep_north).get(f"/api/v1/customers/{customer.pk}/timeline/").status_code
+        == 404
+    )
+    assert (
+        client_for(org.rep)
+        .get(f"/api/v1/customers/{customer.pk}/timeline/", {"before": "yesterday"})
+        .status_code
+        == 400
+    )
 
 
 # --- export ----------------------------------------------------------------------------------
@@ -401,7 +443,7 @@ def _sheet(response):
 
 
 def test_export_honours_filters_hidden_fields_and_formulas(org, customer):
-    CustomerFactory(owner=org.rep, name="=HYPERLINK(\"http://evil\")", level="A", phone="+1 555")
+    CustomerFactory(owner=org.rep, name='=HYPERLINK("http://evil")', level="A", phone="+1 555")
     field_policy_set(model=Customer, field_name="phone")
     assert client_for(org.rep).get("/api/v1/customers/export/").status_code == 403
     res = client_for(org.director).get("/api/v1/customers/export/", {"level": "A"})
@@ -410,7 +452,7 @@ def test_export_honours_filters_hidden_fields_and_formulas(org, customer):
     header, rows = _sheet(res)
     assert "phone" not in header and "Phone" not in header
     name_col = header.index("name")
-    assert [r[name_col] for r in rows] == ["'=HYPERLINK(\"http://evil\")"]
+    assert [r[name_col] for r in rows] == ['\'=HYPERLINK("http://evil")']
 
 
 # --- contacts --------------------------------------------------------------------------------
@@ -451,7 +493,9 @@ def test_contact_cannot_move_or_report_across_customers(org, customer):
     client = client_for(org.rep)
     res = client.patch(f"/api/v1/contacts/{contact.pk}/", {"customer": other.pk}, format="json")
     assert res.status_code == 400
-    res = client.patch(f"/api/v1/contacts/{contact.pk}/", {"reports_to": outsider.pk}, format="json")
+    res = client.patch(
+        f"/api/v1/contacts/{contact.pk}/", {"reports_to": outsider.pk}, format="json"
+    )
     assert res.status_code == 400 and "reports_to" in res.json()
     contact.refresh_from_db()
     assert (contact.customer, contact.reports_to) == (customer, None)
@@ -617,12 +661,18 @@ def test_ticket_actions_out_of_order_are_409(org, customer):
     client = client_for(org.rep)
     for action in ("start", "close", "reopen"):
         assert client.post(f"/api/v1/tickets/{ticket.pk}/{action}/").status_code == 409
-    assert client.post(
-        f"/api/v1/tickets/{ticket.pk}/rate/", {"satisfaction": 5}, format="json"
-    ).status_code == 409
-    assert client.post(
-        f"/api/v1/tickets/{ticket.pk}/rate/", {"satisfaction": 9}, format="json"
-    ).status_code == 400
+    assert (
+        client.post(
+            f"/api/v1/tickets/{ticket.pk}/rate/", {"satisfaction": 5}, format="json"
+        ).status_code
+        == 409
+    )
+    assert (
+        client.post(
+            f"/api/v1/tickets/{ticket.pk}/rate/", {"satisfaction": 9}, format="json"
+        ).status_code
+        == 400
+    )
     ticket.refresh_from_db()
     assert ticket.status == "new"
 

@@ -31,7 +31,11 @@ def test_demo_data_is_spread_and_idempotent():
     assert Customer.objects.values("province").distinct().count() >= 10
     assert Customer.objects.values("industry").distinct().count() >= 8
     assert set(Ticket.objects.values_list("status", flat=True)) == {
-        "new", "assigned", "in_progress", "resolved", "closed",
+        "new",
+        "assigned",
+        "in_progress",
+        "resolved",
+        "closed",
     }
     assert Ticket.objects.filter(satisfaction__isnull=False).exists()
     assert Customer.objects.filter(satisfaction_count__gt=0).exists()
@@ -68,6 +72,8 @@ def test_demo_roles_see_what_design_section_6_says():
     assert Customer.objects.visible_to(u["sales_director"]).count() == total
     sales1 = Customer.objects.visible_to(u["sales1"])
     assert sales1.count() == Customer.objects.filter(owner=u["sales1"]).count() + pool
-    assert not u["service"].has_perm("customers.change_customer", sales1.exclude(owner=None).first())
+    assert not u["service"].has_perm(
+        "customers.change_customer", sales1.exclude(owner=None).first()
+    )
     assert u["service"].has_perm("customers.change_ticket", Ticket.objects.first())
     assert Customer.objects.visible_to(u["hr"]).count() == 0

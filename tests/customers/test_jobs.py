@@ -133,7 +133,9 @@ def test_inactive_rules_do_nothing(org, rules):
 def test_due_follow_ups_remind_the_owner_once(org):
     c = CustomerFactory(owner=org.rep_peer)
     due = FollowUpFactory(customer=c, owner=org.rep, next_follow_up_at=NOW - dt.timedelta(hours=1))
-    later = FollowUpFactory(customer=c, owner=org.rep, next_follow_up_at=NOW + dt.timedelta(hours=1))
+    later = FollowUpFactory(
+        customer=c, owner=org.rep, next_follow_up_at=NOW + dt.timedelta(hours=1)
+    )
     pooled = FollowUpFactory(
         customer=CustomerFactory(owner=None), owner=org.rep, next_follow_up_at=days_ago(1)
     )
@@ -150,7 +152,10 @@ def test_due_follow_ups_remind_the_owner_once(org):
 
     assert services.follow_up_remind_due(now=NOW) == 0
     assert services.follow_up_remind_due(now=NOW + dt.timedelta(hours=2)) == 1
-    assert FollowUp.objects.filter(reminded_at__isnull=True, next_follow_up_at__isnull=False).count() == 0
+    assert (
+        FollowUp.objects.filter(reminded_at__isnull=True, next_follow_up_at__isnull=False).count()
+        == 0
+    )
 
 
 def test_reminders_go_in_batches(org):
@@ -207,5 +212,10 @@ def test_tasks_run_the_services_and_are_scheduled(org):
 
 
 def test_default_rules_exist(db):
-    assert dict(PoolRule.objects.values_list("level", "days")) == {"A": 90, "B": 60, "C": 30, "D": 15}
+    assert dict(PoolRule.objects.values_list("level", "days")) == {
+        "A": 90,
+        "B": 60,
+        "C": 30,
+        "D": 15,
+    }
     assert timezone.now()

@@ -38,8 +38,17 @@ def test_import_creates_customers_with_history_tags_and_keys(org):
 
     assert not result.has_errors() and not result.has_validation_errors(), row_errors(result)
     a = Customer.objects.get(name="上海张三贸易有限公司")
-    assert (a.level, a.industry, a.owner, a.department) == ("A", "manufacturing", org.director, org.sales)
-    assert (a.name_normalized, a.name_initials, a.phone_digits) == ("上海张三贸易", "shzsmy", "02112345678")
+    assert (a.level, a.industry, a.owner, a.department) == (
+        "A",
+        "manufacturing",
+        org.director,
+        org.sales,
+    )
+    assert (a.name_normalized, a.name_initials, a.phone_digits) == (
+        "上海张三贸易",
+        "shzsmy",
+        "02112345678",
+    )
     assert sorted(a.tags.values_list("name", flat=True)) == ["VIP", "展会"]
     b = Customer.objects.get(name="Acme Co., Ltd.")
     assert (b.level, b.industry, b.owner) == ("B", "it", org.rep_peer)

@@ -167,7 +167,9 @@ def test_customers_to_follow_up(org):
 def _fill(org, customer, n):
     for i in range(n):
         contact = services.contact_create(customer=customer, by=org.rep, data={"name": f"人{i}"})
-        services.follow_up_log(customer=customer, by=org.rep, data={"content": f"c{i}", "contact": contact})
+        services.follow_up_log(
+            customer=customer, by=org.rep, data={"content": f"c{i}", "contact": contact}
+        )
         services.ticket_create(customer=customer, by=org.rep, data={"title": f"t{i}"})
 
 
@@ -208,7 +210,9 @@ def test_panels_and_timeline_sources_plug_in(org):
     def source(user, customer, limit, before):
         from django.utils import timezone
 
-        return [panels.TimelineItem(at=timezone.now(), kind="sales.won", title="Won", source="sales")]
+        return [
+            panels.TimelineItem(at=timezone.now(), kind="sales.won", title="Won", source="sales")
+        ]
 
     panels.register_panel("deals", deals, order=20)
     panels.register_panel("hidden", hidden)
@@ -267,7 +271,9 @@ def test_global_search_honours_scope(org, people):
     ],
 )
 def test_global_search_by_phone_email_and_substrings(org, people, text, customers, contacts):
-    results = dict((p.key, [h.title for h in hits]) for p, hits in search.global_search(fresh(org.rep), text))
+    results = dict(
+        (p.key, [h.title for h in hits]) for p, hits in search.global_search(fresh(org.rep), text)
+    )
     assert results.get("customers", []) == customers
     assert results.get("contacts", []) == contacts
 

@@ -275,7 +275,9 @@ def test_assign_in_bulk(org):
     for c in (a, b):
         c.refresh_from_db()
         assert (c.owner, c.department) == (org.rep_peer, org.east)
-    assert Notification.objects.filter(recipient=org.rep_peer, verb="customers.assigned").count() == 1
+    assert (
+        Notification.objects.filter(recipient=org.rep_peer, verb="customers.assigned").count() == 1
+    )
     # Outside the assigner's scope: refused, nothing changes.
     far = CustomerFactory(owner=UserFactory(department=org.service_dept))
     with pytest.raises(PermissionDenied):
@@ -294,7 +296,9 @@ def test_first_contact_is_primary_and_primary_moves(org):
     assert (first.is_primary, second.is_primary) == (True, False)
     assert (first.name_pinyin, first.name_initials) == ("zhangsan", "zs")
 
-    third = services.contact_create(customer=c, by=org.rep, data={"name": "王五", "is_primary": True})
+    third = services.contact_create(
+        customer=c, by=org.rep, data={"name": "王五", "is_primary": True}
+    )
     assert list(c.contacts.filter(is_primary=True)) == [third]
     services.contact_update(contact=second, by=org.rep, data={"is_primary": True})
     assert list(c.contacts.filter(is_primary=True)) == [second]
@@ -344,8 +348,13 @@ def test_follow_up_updates_the_customer(org):
     fu = services.follow_up_log(
         customer=c,
         by=org.rep,
-        data={"kind": "visit", "content": "拜访", "occurred_at": when, "next_follow_up_at": nxt,
-              "contact": contact},
+        data={
+            "kind": "visit",
+            "content": "拜访",
+            "occurred_at": when,
+            "next_follow_up_at": nxt,
+            "contact": contact,
+        },
     )
 
     c.refresh_from_db()
@@ -394,7 +403,9 @@ def test_a_newer_follow_up_supersedes_the_older_reminder(org):
 def test_follow_up_delete_recomputes_last_contact(org):
     c = CustomerFactory(owner=org.rep)
     early = services.follow_up_log(
-        customer=c, by=org.rep, data={"content": "a", "occurred_at": timezone.now() - dt.timedelta(days=5)}
+        customer=c,
+        by=org.rep,
+        data={"content": "a", "occurred_at": timezone.now() - dt.timedelta(days=5)},
     )
     late = services.follow_up_log(customer=c, by=org.rep, data={"content": "b"})
     services.follow_up_delete(follow_up=late, by=org.rep)
@@ -410,7 +421,9 @@ def test_a_province_belongs_to_one_territory(org):
     from apps.customers.models import Territory
 
     with pytest.raises(ValidationError) as exc:
-        services.territory_save(territory=Territory(name="长三角", provinces=["江苏", "浙江"]), by=None)
+        services.territory_save(
+            territory=Territory(name="长三角", provinces=["江苏", "浙江"]), by=None
+        )
     assert "江苏" in str(exc.value)
     t = services.territory_save(territory=Territory(name="华南", provinces="广东，广西"), by=None)
     assert (t.provinces, t.region) == (["广东", "广西"], "华南")
@@ -428,7 +441,9 @@ def test_ticket_flow_sla_and_rating(org):
     SLARuleFactory(priority="high", response_hours=2, resolve_hours=10)
     c = CustomerFactory(owner=org.rep)
     before = timezone.now()
-    t = services.ticket_create(customer=c, by=org.service, data={"title": "坏了", "priority": "high"})
+    t = services.ticket_create(
+        customer=c, by=org.service, data={"title": "坏了", "priority": "high"}
+    )
     assert t.status == "new" and t.department == org.service_dept
     assert dt.timedelta(hours=10) <= t.sla_due_at - before < dt.timedelta(hours=10, seconds=30)
     assert t.response_due_at - t.created_at == dt.timedelta(hours=2)
@@ -437,7 +452,9 @@ def test_ticket_flow_sla_and_rating(org):
         services.ticket_start(ticket=t, by=org.service)
     t = services.ticket_assign(ticket=t, assignee=org.rep_peer, by=org.service)
     assert t.status == "assigned"
-    assert Notification.objects.filter(recipient=org.rep_peer, verb="customers.ticket_assigned").exists()
+    assert Notification.objects.filter(
+        recipient=org.rep_peer, verb="customers.ticket_assigned"
+    ).exists()
     t = services.ticket_start(ticket=t, by=org.rep_peer)
     with pytest.raises(ServiceError):
         services.ticket_resolve(ticket=t, by=org.rep_peer, resolution="")
@@ -455,16 +472,28 @@ def test_ticket_flow_sla_and_rating(org):
     c.refresh_from_db()
     # The customer's summary: every rated ticket's latest rating (one ticket here: 5).
     assert (str(c.satisfaction_avg), c.satisfaction_count, c.last_satisfaction) == ("5.00", 1, 5)
-    kinds = list(TicketEvent.objects.filter(ticket=t).order_by("at", "id").values_list("kind", flat=True))
+    kinds = list(
+        TicketEvent.objects.filter(ticket=t).order_by("at", "id").values_list("kind", flat=True)
+    )
     assert kinds == [
-        "created", "assigned", "started", "resolved", "rated", "closed", "reopened", "resolved", "rated",
+        "created",
+        "assigned",
+        "started",
+        "resolved",
+        "rated",
+        "closed",
+        "reopened",
+        "resolved",
+        "rated",
     ]
 
 
 def test_ticket_satisfaction_averages_over_tickets(org):
     c = CustomerFactory(owner=org.rep)
     for score in (2, 5):
-        t = services.ticket_create(customer=c, by=org.service, data={"title": "t"}, assignee=org.service)
+        t = services.ticket_create(
+            customer=c, by=org.service, data={"title": "t"}, assignee=org.service
+        )
         services.ticket_resolve(ticket=t, by=org.service, resolution="ok")
         services.ticket_rate(ticket=t, by=org.service, satisfaction=score)
     c.refresh_from_db()
