@@ -579,8 +579,11 @@ def _queries(fn) -> int:
     return len(ctx.captured_queries)
 
 
+# The API counts exactly up to WEFT_EXACT_COUNT_LIMIT (50,000) rows and estimates above; the
+# floor does the same capped count in SQL, plus the page's rows as JSON.
 JSON_AGG = """
-SELECT (SELECT count(*) FROM customers_customer c WHERE {where}),
+SELECT (SELECT count(*) FROM (SELECT 1 FROM customers_customer c WHERE {where}
+                              LIMIT 50001) capped),
        (SELECT json_agg(t) FROM (
             SELECT c.id, c.name, c.industry, c.source, c.level, c.status, c.province, c.city,
                    c.region, c.address, c.phone, c.email, c.website, c.description,

@@ -12,8 +12,6 @@ log = logging.getLogger("weft.migrations")
 TRIGRAM_INDEXES = [
     ("customers_cust_name_trgm", "customers_customer", "name_normalized"),
     ("customers_cust_pinyin_trgm", "customers_customer", "name_pinyin"),
-    ("customers_contact_name_trgm", "customers_contact", "name"),
-    ("customers_contact_pinyin_trgm", "customers_contact", "name_pinyin"),
 ]
 
 

@@ -2,10 +2,12 @@
 search, by name, phone, email, pinyin and pinyin initials (typing "zhang" or "zs" finds 张三).
 
 Every branch is an indexed look-up:
-* names: `LIKE '%text%'` on the normalised name (pg_trgm GIN index on PostgreSQL) from three
-  characters on; shorter text matches the start of the name (b-tree prefix index);
-* pinyin: the same on the pinyin column; initials: prefix;
+* customer names: `LIKE '%text%'` on the normalised name (pg_trgm GIN index on PostgreSQL)
+  from three characters on; shorter text matches the start of the name (b-tree prefix index);
+  customer pinyin likewise; initials by prefix;
+* contacts (people): name, pinyin and initials from the start;
 * phone: prefix of the digits; email: prefix of the lower-cased address.
+The global search runs one LIMITed query per branch (`first_matches`) so each stops early.
 Fields hidden from the caller by field security are never searched (that would leak them).
 
 Other apps add result kinds (leads, deals…) with `register_search_provider` from their
@@ -28,68 +30,98 @@ MIN_CONTAINS = 3  # trigram indexes need three characters; shorter text matches 
 MAX_QUERY = 100
 
 
-def _pinyin_q(key: str, prefix: str = "") -> Q:
-    q = Q(**{f"{prefix}name_initials__startswith": key})
-    if len(key) >= MIN_CONTAINS:
-        q |= Q(**{f"{prefix}name_pinyin__contains": key})
+def _pinyin_branches(key: str, *, contains: bool) -> list[Q]:
+    branches = [Q(name_initials__startswith=key)]
+    if contains and len(key) >= MIN_CONTAINS:
+        branches.append(Q(name_pinyin__contains=key))
     else:
-        q |= Q(**{f"{prefix}name_pinyin__startswith": key})
-    return q
+        branches.append(Q(name_pinyin__startswith=key))
+    return branches
 
 
 def _is_pinyin_like(key: str) -> bool:
     return key.isascii() and key.isalpha()
 
 
-def customer_search_q(text: str, access: FieldAccess = FULL_ACCESS) -> Q:
-    """The filter for customers matching `text` (nothing matches empty text)."""
+def customer_search_branches(text: str, access: FieldAccess = FULL_ACCESS) -> list[Q]:
+    """The alternatives a customer may match `text` by, each one indexed on its own."""
     text = (text or "").strip()[:MAX_QUERY]
-    q = Q(pk__in=[])
     if not text:
-        return q
+        return []
     if "@" in text:  # an e-mail address (or its start): nothing else to match
-        return q | Q(email__startswith=text.lower()) if access.can_view("email") else q
+        return [Q(email__startswith=text.lower())] if access.can_view("email") else []
+    branches = []
     if access.can_view("name"):
         name_key = normalize_name(text)
         if name_key:
             if len(name_key) >= MIN_CONTAINS:
-                q |= Q(name_normalized__contains=name_key)
+                branches.append(Q(name_normalized__contains=name_key))
             else:
-                q |= Q(name_normalized__startswith=name_key)
+                branches.append(Q(name_normalized__startswith=name_key))
         key = normalize_query(text)
         if key and _is_pinyin_like(key):
-            q |= _pinyin_q(key)
+            branches.extend(_pinyin_branches(key, contains=True))
     phone = digits(text)
     if access.can_view("phone") and len(phone) >= 3 and len(phone) >= len(text.strip()) // 2:
-        q |= Q(phone_digits__startswith=phone)
-    if access.can_view("email") and ("@" in text or (text.isascii() and len(text) >= 3)):
-        q |= Q(email__startswith=text.lower())
+        branches.append(Q(phone_digits__startswith=phone))
+    if access.can_view("email") and text.isascii() and len(text) >= 3 and not phone:
+        branches.append(Q(email__startswith=text.lower()))
+    return branches
+
+
+def contact_search_branches(text: str, access: FieldAccess = FULL_ACCESS) -> list[Q]:
+    """Contacts are people: their name, pinyin and initials match from the start (typing
+    "zhang", "zs" or "张" finds 张三), mobile and e-mail by prefix."""
+    text = (text or "").strip()[:MAX_QUERY]
+    if not text:
+        return []
+    if "@" in text:
+        return [Q(email__startswith=text.lower())] if access.can_view("email") else []
+    branches = []
+    if access.can_view("name"):
+        name = "".join(text.split())
+        branches.append(Q(name__startswith=name))
+        key = normalize_query(text)
+        if key and _is_pinyin_like(key):
+            branches.extend(_pinyin_branches(key, contains=False))
+    raw = text.replace(" ", "").replace("-", "")
+    if access.can_view("mobile") and len(raw) >= 3 and raw.lstrip("+").isdigit():
+        branches.append(Q(mobile__startswith=raw))
+    if access.can_view("email") and text.isascii() and len(text) >= 3 and not raw.isdigit():
+        branches.append(Q(email__startswith=text.lower()))
+    return branches
+
+
+def _any(branches: list[Q]) -> Q:
+    q = Q(pk__in=[])
+    for branch in branches:
+        q |= branch
     return q
+
+
+def customer_search_q(text: str, access: FieldAccess = FULL_ACCESS) -> Q:
+    """The filter for customers matching `text` (nothing matches empty text)."""
+    return _any(customer_search_branches(text, access))
 
 
 def contact_search_q(text: str, access: FieldAccess = FULL_ACCESS) -> Q:
-    """The filter for contacts matching `text` by name, pinyin, mobile, phone or email."""
-    text = (text or "").strip()[:MAX_QUERY]
-    q = Q(pk__in=[])
-    if not text:
-        return q
-    if "@" in text:
-        return q | Q(email__startswith=text.lower()) if access.can_view("email") else q
-    if access.can_view("name"):
-        name = "".join(text.split())
-        if len(name) >= MIN_CONTAINS:
-            q |= Q(name__contains=name)
-        else:
-            q |= Q(name__startswith=name)
-        key = normalize_query(text)
-        if key and _is_pinyin_like(key):
-            q |= _pinyin_q(key)
-    raw = text.replace(" ", "").replace("-", "")
-    if access.can_view("mobile") and len(raw) >= 3 and raw.lstrip("+").isdigit():
-        q |= Q(mobile__startswith=raw)
-    if access.can_view("email") and ("@" in text or (text.isascii() and len(text) >= 3)):
-        q |= Q(email__startswith=text.lower())
-    return q
+    """The filter for contacts matching `text` by name, pinyin, mobile or email."""
+    return _any(contact_search_branches(text, access))
+
+
+def first_matches(qs, branches: list[Q], limit: int) -> list:
+    """Up to `limit` rows of `qs` matching any branch: one LIMITed query per branch, so each
+    uses its own index and stops early (an OR would build every match's bitmap first)."""
+    found: dict = {}
+    for branch in branches:
+        if len(found) >= limit:
+            break
+        # No ORDER BY (the model's default would sort every match): the first rows an index
+        # yields are taken, and the few hits are ranked in Python.
+        rows = qs.filter(branch).exclude(pk__in=list(found)).order_by()
+        for row in rows[: limit - len(found)]:
+            found[row.pk] = row
+    return list(found.values())
 
 
 # --- global search and its providers -----------------------------------------------------
@@ -180,12 +212,12 @@ def search_contacts(user, text: str, limit: int = 8) -> list[SearchHit]:
     if not user.has_perm("customers.view_contact"):
         return []
     access = field_access(user, Contact)
-    rows = (
+    qs = (
         Contact.objects.visible_to(user)
-        .filter(contact_search_q(text, access))
         .select_related("customer")
-        .only("pk", "name", "title", "customer__id", "customer__name")[:limit]
+        .only("pk", "name", "title", "customer__id", "customer__name")
     )
+    rows = first_matches(qs, contact_search_branches(text, access), limit)
     hits = [
         SearchHit(
             kind="contact",
