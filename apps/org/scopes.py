@@ -21,8 +21,7 @@ from collections.abc import Iterable
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Cast
+from django.db.models import Q
 from guardian.core import ObjectPermissionChecker
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
@@ -149,35 +148,46 @@ def scope_q(user, model, action: str = "view") -> Q | None:
     return q
 
 
-def grants_q(user, model, action: str = "view") -> Q:
-    """Rows shared with the user or one of their roles (guardian object grants).
+def _all_grants(user) -> dict[tuple[int, str], set[str]]:
+    """Every object grant of the user and their roles, {(content type id, codename): {pk}}.
 
-    Asks guardian's grant tables directly for the ids, a small subquery over the user's own
-    grants; guardian's `get_objects_for_user` filters the whole model table instead, which
-    costs a full scan per request on large tables.
+    One query per request (cached on the user object), whatever the number of models asked
+    about: grants are few per person.
     """
+    cache = _cache(user)
+    if "grants" not in cache:
+        fields = ("content_type_id", "permission__codename", "object_pk")
+        by_user = UserObjectPermission.objects.filter(user=user).values_list(*fields)
+        by_role = GroupObjectPermission.objects.filter(group__user=user).values_list(*fields)
+        found: dict[tuple[int, str], set[str]] = {}
+        for ct_id, codename, pk in by_user.union(by_role):
+            found.setdefault((ct_id, codename), set()).add(pk)
+        cache["grants"] = found
+    return cache["grants"]
+
+
+def grant_ids(user, model, action: str = "view") -> list:
+    """Ids of `model` rows shared with the user or one of their roles (guardian object grants)."""
     ct = ContentType.objects.get_for_model(model)
-    codenames = _perm_codenames(model, action)
+    grants = _all_grants(user)
+    raw: set[str] = set()
+    for codename in _perm_codenames(model, action):
+        raw |= grants.get((ct.pk, codename), set())
     pk_field = model._meta.pk
     if isinstance(pk_field, models.AutoField | models.BigAutoField | models.IntegerField):
-        as_pk = Cast("object_pk", models.BigIntegerField())
-    else:
-        as_pk = F("object_pk")
-    by_user = (
-        UserObjectPermission.objects.filter(
-            user=user, content_type=ct, permission__codename__in=codenames
-        )
-        .annotate(obj_id=as_pk)
-        .values("obj_id")
-    )
-    by_role = (
-        GroupObjectPermission.objects.filter(
-            group__user=user, content_type=ct, permission__codename__in=codenames
-        )
-        .annotate(obj_id=as_pk)
-        .values("obj_id")
-    )
-    return Q(pk__in=by_user) | Q(pk__in=by_role)
+        return sorted(int(pk) for pk in raw if str(pk).isdigit())
+    return sorted(raw)
+
+
+def grants_q(user, model, action: str = "view") -> Q:
+    """Rows shared with the user or one of their roles.
+
+    The ids are read first and inlined: `owner = me OR id = ANY(…)` is a bitmap OR of index
+    scans on PostgreSQL, where `OR id IN (SELECT …)` made every scoped query scan the whole
+    table (≈ 330 ms for a rep's 10k customers among 1M). Grants are few per user.
+    """
+    ids = grant_ids(user, model, action)
+    return Q(pk__in=ids) if ids else Q(pk__in=[])
 
 
 class ScopedQuerySet(models.QuerySet):

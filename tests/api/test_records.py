@@ -430,6 +430,9 @@ class TestShareActions:
 
         response = owner.post(f"{detail(record)}unshare/", {"user": target.pk}, format="json")
         assert (response.status_code, response.json()) == (200, {"shared": False})
+        # A new request loads the user afresh (force_authenticate would reuse the object and
+        # its per-request permission caches).
+        target = type(target).objects.get(pk=target.pk)
         assert client_for(target).get(detail(record)).status_code == 404
 
     def test_share_with_a_role(self, org, record):

@@ -64,32 +64,14 @@ class Tag(models.Model):
 
 
 def customer_grant_ids(user, action: str = "view") -> list[int]:
-    """Ids of the customers shared with `user` (or their roles) through guardian, read from
-    guardian's tables (one query, cached on the user object like the other scope caches).
+    """Ids of the customers shared with `user` (or their roles) through guardian.
 
-    Read straight from the grant tables, not through guardian's `get_objects_for_user`, whose
-    subquery casts every customer id to text and so scans the whole customers table.
+    The foundation reads all of a user's grants in one query per request
+    (`apps.org.scopes.grant_ids`); contacts, follow-ups and tickets reuse it.
     """
-    from django.contrib.auth.models import Permission
-    from django.contrib.contenttypes.models import ContentType
-    from guardian.models import GroupObjectPermission, UserObjectPermission
+    from apps.org.scopes import grant_ids
 
-    from apps.org.scopes import _cache
-
-    cache = _cache(user)
-    key = ("customer_grants", action)
-    if key not in cache:
-        codes = ["view_customer", "change_customer"] if action == "view" else ["change_customer"]
-        ct = ContentType.objects.get_for_model(Customer)
-        perms = Permission.objects.filter(content_type=ct, codename__in=codes)
-        own = UserObjectPermission.objects.filter(
-            user_id=user.pk, content_type=ct, permission__in=perms
-        ).values_list("object_pk", flat=True)
-        by_role = GroupObjectPermission.objects.filter(
-            group__user=user, content_type=ct, permission__in=perms
-        ).values_list("object_pk", flat=True)
-        cache[key] = sorted({int(pk) for pk in own.union(by_role) if str(pk).isdigit()})
-    return cache[key]
+    return grant_ids(user, Customer, action)
 
 
 def _customer_grants_q(user, action: str) -> Q:
