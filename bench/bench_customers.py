@@ -39,6 +39,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from apps.customers.demo import CORES
 from apps.customers.models import Contact, Customer, FollowUp
 from apps.customers.normalize import pinyin_keys
 from apps.customers.search import global_search
@@ -107,44 +108,8 @@ CITIES = [
     "兰州",
     "银川",
 ]
-WORDS = [
-    "华信",
-    "恒达",
-    "宏图",
-    "鼎盛",
-    "瑞丰",
-    "金桥",
-    "博远",
-    "天成",
-    "星辰",
-    "佳和",
-    "新锐",
-    "永泰",
-    "中科",
-    "东方",
-    "汇通",
-    "安泰",
-    "启明",
-    "盛世",
-    "腾飞",
-    "联创",
-    "卓越",
-    "海纳",
-    "德润",
-    "嘉禾",
-    "锦程",
-    "睿智",
-    "华腾",
-    "远航",
-    "同创",
-    "百川",
-    "凯旋",
-    "正源",
-    "精工",
-    "立达",
-    "明辉",
-    "振华",
-]
+# The same company-name words as the demo data, so benchmark names look alike.
+WORDS = list(CORES)
 TRADES = [
     "机电",
     "精密制造",
