@@ -10,10 +10,21 @@ from apps.customers import api as customers_api
 from apps.docs import api as docs_api
 from apps.notify import api as notify_api
 from apps.org import api as org_api
+from apps.sales import api as sales_api
 from apps.studio import api as studio_api
+from apps.tasks import api as tasks_api
 
 router = DefaultRouter()
-for module in (org_api, studio_api, notify_api, customers_api, approvals_api, docs_api):
+for module in (
+    org_api,
+    studio_api,
+    notify_api,
+    customers_api,
+    sales_api,
+    approvals_api,
+    tasks_api,
+    docs_api,
+):
     module.register(router)
 
 

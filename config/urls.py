@@ -21,6 +21,8 @@ urlpatterns = [
     path("notifications/", include("apps.notify.urls")),
     path("approvals/", include("apps.approvals.urls")),
     path("customers/", include("apps.customers.urls")),
+    path("sales/", include("apps.sales.urls")),
+    path("", include("apps.tasks.urls")),  # tasks/…, calendar/…, todos/…
     path("search/", customer_search_views.search, name="search"),
     path("", include("apps.docs.urls")),  # announcements/… and library/…
     path("admin/", admin.site.urls),
