@@ -6,3 +6,8 @@ class SalesConfig(AppConfig):
     name = "apps.sales"
     label = "sales"
     verbose_name = _("Sales")
+
+    def ready(self) -> None:
+        from .wiring import connect
+
+        connect()

@@ -1,0 +1,3 @@
+"""Admin of the sales app: one module per area."""
+
+from . import contracts, deals, leads  # noqa: F401

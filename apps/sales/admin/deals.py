@@ -1,0 +1,1 @@
+"""Admin of the sales app, deals part."""

@@ -1,0 +1,1 @@
+"""Demo data of the sales app, contracts part (DESIGN §6)."""

@@ -1,0 +1,1 @@
+"""Demo data of the sales app, deals part (DESIGN §6)."""

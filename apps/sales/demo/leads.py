@@ -1,0 +1,1 @@
+"""Demo data of the sales app, leads part (DESIGN §6)."""

@@ -1,0 +1,1 @@
+"""Selectors of the sales app, leads part."""

@@ -1,0 +1,1 @@
+"""Services of the sales app, contracts part."""

@@ -1,0 +1,3 @@
+"""URLs of the sales app, deals part (mounted under /sales/, namespace "sales")."""
+
+urlpatterns: list = []
