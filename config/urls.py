@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from apps.customers.views import search as customer_search_views
+from apps.org import health
 from apps.org import views as org_views
 
 admin.site.site_header = _("Weft administration")
@@ -26,6 +27,8 @@ urlpatterns = [
     path("search/", customer_search_views.search, name="search"),
     path("", include("apps.docs.urls")),  # announcements/… and library/…
     path("admin/", admin.site.urls),
+    path("healthz/", health.healthz, name="healthz"),
+    path("healthz/full/", health.healthz_full, name="healthz-full"),
     path("api/v1/", include("config.api")),
 ]
 

@@ -208,3 +208,17 @@ def _policies_changed() -> None:
 
     policies_changed()
     transaction.on_commit(policies_changed)
+
+
+class Heartbeat(models.Model):
+    """Last sign of life of a background process (worker, beat), for the health endpoint."""
+
+    name = models.CharField(_("process"), max_length=50, primary_key=True)
+    at = models.DateTimeField(_("last seen"))
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.name} · {self.at:%Y-%m-%d %H:%M:%S}"
