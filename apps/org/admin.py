@@ -34,6 +34,24 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["username", "display_name", "first_name", "last_name", "email", "mobile"]
     list_select_related = ["department", "manager"]
     autocomplete_fields = ["department", "manager"]
+    actions = ["deactivate_users"]
+
+    @admin.action(description=_("Deactivate and sign out everywhere"))
+    def deactivate_users(self, request, queryset):
+        from .errors import ServiceError
+        from .services import user_deactivate
+
+        done = 0
+        for user in queryset:
+            try:
+                user_deactivate(user=user, by=request.user)
+                done += 1
+            except ServiceError as exc:
+                self.message_user(request, f"{user}: {exc}", level="error")
+        self.message_user(
+            request, _("%(count)d account(s) deactivated and signed out.") % {"count": done}
+        )
+
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (

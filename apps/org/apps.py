@@ -8,6 +8,7 @@ class OrgConfig(AppConfig):
     verbose_name = _("Organisation")
 
     def ready(self) -> None:
-        from . import navigation
+        from . import auth_hooks, navigation
 
         navigation.register_core_entries()
+        auth_hooks.connect()

@@ -155,3 +155,23 @@ def field_grant(
     for a in actions:
         assign_perm(field_codename(a, obj._meta.model_name, field_name), to_user, obj)
     clear_caches(to_user)
+
+
+@transaction.atomic
+def user_deactivate(*, user: User, by: User) -> User:
+    """Switch a person's account off: no sign-in, no API token, every open session ended.
+
+    Sessions of an inactive user are refused by the auth backend on their next request (Django
+    re-checks `is_active`), so no session row needs to be found; the token is deleted outright.
+    """
+    from rest_framework.authtoken.models import Token
+
+    if user.pk == by.pk:
+        raise ServiceError(_("You cannot deactivate your own account."))
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    Token.objects.filter(user=user).delete()
+    clear_caches(user)
+    return user
