@@ -29,7 +29,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "apps.org.admin_site.WeftAdminConfig",  # django.contrib.admin with the 2FA rule
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_htmx",
     "import_export",
     "viewflow",
@@ -73,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "apps.org.middleware.SessionTimeoutMiddleware",
     "apps.org.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -296,6 +299,9 @@ LOGGING = {
 }
 
 # --- Weft ---------------------------------------------------------------------------------
+# Two-factor sign-in is optional for everyone; with this on, staff must have it to use the admin.
+WEFT_STAFF_REQUIRE_2FA = env.bool("WEFT_STAFF_REQUIRE_2FA", default=False)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Weft")
 WEFT_COMPANY_NAME = env("WEFT_COMPANY_NAME", default="Weft")
 
 # WeftBackend answers object permissions itself, through guardian's ObjectPermissionChecker,

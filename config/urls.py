@@ -14,9 +14,11 @@ admin.site.index_title = _("Settings and data")
 urlpatterns = [
     path("", org_views.home, name="home"),
     path("accounts/login/", org_views.LoginView.as_view(), name="login"),
+    path("accounts/login/verify/", org_views.login_verify, name="login_verify"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", org_views.PasswordChangeView.as_view(), name="password_change"),
     path("profile/", org_views.profile, name="profile"),
+    path("profile/two-factor/", org_views.two_factor, name="two_factor"),
     path("i18n/setlang/", org_views.set_language, name="set_language"),
     path("org/", include("apps.org.urls")),
     path("notifications/", include("apps.notify.urls")),

@@ -37,3 +37,13 @@ class ProfileForm(_Bootstrap, forms.ModelForm):
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=settings.LANGUAGES)
     next = forms.CharField(required=False)
+
+
+class CodeForm(_Bootstrap, forms.Form):
+    code = forms.CharField(
+        label=_("Code from your authenticator app"),
+        max_length=8,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}
+        ),
+    )

@@ -10,13 +10,14 @@ from django.core.paginator import Paginator
 from django.http import HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template import loader
+from django.urls import reverse
 from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import services
-from .forms import LanguageForm, LoginForm, ProfileForm, WeftPasswordChangeForm
+from . import services, twofactor
+from .forms import CodeForm, LanguageForm, LoginForm, ProfileForm, WeftPasswordChangeForm
 from .models import Department
 from .navigation import home_panels
 from .selectors import department_tree, manager_chain, user_directory
@@ -26,6 +27,81 @@ class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if twofactor.confirmed_device(user) is None:
+            return super().form_valid(form)
+        # Password right, second factor still to come: nobody is signed in yet.
+        twofactor.begin_pending_login(self.request, user)
+        next_url = self.get_redirect_url()
+        verify = reverse("login_verify")
+        return redirect(f"{verify}?{urlencode({'next': next_url})}" if next_url else verify)
+
+
+def login_verify(request):
+    """Second sign-in step: the code from the user's authenticator app."""
+    user = twofactor.pending_user(request)
+    if user is None:
+        messages.warning(request, _("Please sign in again."))
+        return redirect("login")
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = twofactor.verify_code(user, form.cleaned_data["code"])
+        if device is not None:
+            twofactor.finish_login(request, user, device)
+            return redirect(next_url or "home")
+        if twofactor.record_wrong_code(request):
+            messages.error(request, _("Too many wrong codes. Please sign in again."))
+            return redirect("login")
+        form.add_error("code", _("This code is not valid. Check your phone's clock and try again."))
+    return render(request, "registration/login_verify.html", {"form": form, "next": next_url})
+
+
+@login_required
+def two_factor(request):
+    """Profile → two-factor sign-in: set up (scan, confirm with a code) or remove."""
+    device = twofactor.confirmed_device(request.user)
+    form = CodeForm(request.POST or None)
+    action = request.POST.get("action", "")
+    if request.method == "POST" and action == "start":
+        twofactor.device_start(user=request.user)
+        return redirect("two_factor")
+    pending = None if device else twofactor.pending_device(request.user)
+    if request.method == "POST" and action in ("confirm", "remove") and form.is_valid():
+        code = form.cleaned_data["code"]
+        if (
+            action == "confirm"
+            and pending
+            and twofactor.device_confirm(request=request, device=pending, code=code)
+        ):
+            messages.success(request, _("Two-factor sign-in is on."))
+            return redirect("two_factor")
+        if action == "remove" and device and twofactor.device_remove(user=request.user, code=code):
+            messages.success(request, _("Two-factor sign-in is off."))
+            return redirect("two_factor")
+        form.add_error("code", _("This code is not valid. Check your phone's clock and try again."))
+    context = {
+        "device": device,
+        "pending": pending,
+        "qr": twofactor.qr_svg(pending) if pending else "",
+        "secret": _base32(pending.bin_key) if pending else "",
+        "form": form,
+        "required": settings.WEFT_STAFF_REQUIRE_2FA and request.user.is_staff,
+    }
+    return render(request, "org/two_factor.html", context)
+
+
+def _base32(key: bytes) -> str:
+    import base64
+
+    secret = base64.b32encode(key).decode().rstrip("=")
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
