@@ -58,12 +58,24 @@ def page(browser, viewport, request):
     )
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # Pages run under the production Content-Security-Policy: a blocked script or style is a bug
+    # (it usually means an inline script without the request's nonce).
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda msg: (
+            violations.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
     yield page
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
         os.makedirs("test-artifacts", exist_ok=True)
         page.screenshot(path=f"test-artifacts/{request.node.name}.png", full_page=True)
     context.close()
+    assert violations == [], violations
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
