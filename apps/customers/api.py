@@ -26,7 +26,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from apps.org.api_base import ScopedModelViewSet, ShareActionsMixin
+from apps.org.api_base import (
+    PrototypeListSerializer,
+    ScopedModelViewSet,
+    ShareActionsMixin,
+    SharedFieldsMixin,
+)
 from apps.org.api_support import FieldSecureSearchFilter, PageNumberPagination
 from apps.org.fields import field_access
 from apps.org.models import Department
@@ -169,7 +174,10 @@ class ServiceSerializerMixin:
 
 
 class CustomerSerializer(
-    ServiceSerializerMixin, CustomFieldsSerializerMixin, serializers.ModelSerializer
+    SharedFieldsMixin,
+    ServiceSerializerMixin,
+    CustomFieldsSerializerMixin,
+    serializers.ModelSerializer,
 ):
     owner = ActiveUserField(allow_null=True, required=False)
     owner_name = serializers.StringRelatedField(source="owner", read_only=True)
@@ -183,6 +191,7 @@ class CustomerSerializer(
 
     class Meta:
         model = Customer
+        list_serializer_class = PrototypeListSerializer
         fields = [
             "id",
             "name",
@@ -486,7 +495,10 @@ class CustomerViewSet(MemoScopedMixin, ShareActionsMixin, ScopedModelViewSet):
 
 
 class ContactSerializer(
-    ServiceSerializerMixin, CustomFieldsSerializerMixin, serializers.ModelSerializer
+    SharedFieldsMixin,
+    ServiceSerializerMixin,
+    CustomFieldsSerializerMixin,
+    serializers.ModelSerializer,
 ):
     customer = VisibleRelatedField(Customer)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
@@ -494,6 +506,7 @@ class ContactSerializer(
 
     class Meta:
         model = Contact
+        list_serializer_class = PrototypeListSerializer
         fields = [
             "id",
             "customer",
@@ -663,7 +676,10 @@ class TerritoryViewSet(viewsets.ModelViewSet):
 
 
 class TicketSerializer(
-    ServiceSerializerMixin, CustomFieldsSerializerMixin, serializers.ModelSerializer
+    SharedFieldsMixin,
+    ServiceSerializerMixin,
+    CustomFieldsSerializerMixin,
+    serializers.ModelSerializer,
 ):
     customer = VisibleRelatedField(Customer)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
@@ -678,6 +694,7 @@ class TicketSerializer(
 
     class Meta:
         model = Ticket
+        list_serializer_class = PrototypeListSerializer
         fields = [
             "id",
             "customer",
