@@ -85,3 +85,15 @@ def test_entries_keep_their_rules_and_order(counted):
     assert main[0]["key"] == "home"  # order 0 first
     staff = UserFactory(username="root", is_staff=True)
     assert "t-staff" in entries(menu_for(staff))
+
+
+def test_options_tag_renders_escaped_options_with_the_selection():
+    from django.template import Context, Template
+
+    alice = UserFactory(username="alice", display_name="<Alice>")
+    html = Template("{% load weft %}{% options pairs f %}|{% options users sel %}").render(
+        Context({"pairs": [("A", "A & co"), (2, "two")], "f": "2", "users": [alice], "sel": ""})
+    )
+    left, right = html.split("|")
+    assert left == '<option value="A">A &amp; co</option><option value="2" selected>two</option>'
+    assert right == f'<option value="{alice.pk}">&lt;Alice&gt;</option>'
