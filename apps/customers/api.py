@@ -12,6 +12,7 @@ import json
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.paginator import InvalidPage
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db import connection
 from django.utils import timezone
@@ -23,10 +24,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import filters, permissions, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from apps.org.api_base import ScopedModelViewSet, ShareActionsMixin
+from apps.org.api_base import (
+    PrototypeListSerializer,
+    ScopedModelViewSet,
+    ShareActionsMixin,
+    SharedFieldsMixin,
+)
 from apps.org.api_support import FieldSecureSearchFilter, PageNumberPagination
 from apps.org.fields import field_access
 from apps.org.models import Department
@@ -97,6 +103,37 @@ class EstimatedCountPagination(PageNumberPagination):
         response = super().get_paginated_response(data)
         response.data["count_estimated"] = getattr(self.page.paginator, "estimated", False)
         return response
+
+    def paginate_queryset(self, queryset, request, view=None):
+        """A search (`?search=`) reads the ordered ids of its matches once, capped at the exact
+        count limit: that list gives the count and the page, and only the page's rows are then
+        loaded by id. Otherwise the count and the page would run the search (a trigram index
+        scan, the costly part) twice. Past the limit, the ordinary path with an estimate."""
+        text = request.query_params.get("search", "") if request is not None else ""
+        if not text.strip() or connection.vendor != "postgresql" or not hasattr(queryset, "query"):
+            return super().paginate_queryset(queryset, request, view)
+        limit = getattr(settings, "WEFT_EXACT_COUNT_LIMIT", 20_000)
+        ids = list(queryset.values_list("pk", flat=True)[: limit + 1])
+        if len(ids) > limit:
+            return super().paginate_queryset(queryset, request, view)
+        self.request = request
+        page_size = self.get_page_size(request)
+        if not page_size:
+            return None
+        paginator = DjangoPaginator(ids, page_size)
+        page_number = self.get_page_number(request, paginator)
+        try:
+            self.page = paginator.page(page_number)
+        except InvalidPage as exc:
+            raise NotFound(
+                self.invalid_page_message.format(page_number=page_number, message=str(exc))
+            ) from None
+        wanted = list(self.page.object_list)
+        by_id = {obj.pk: obj for obj in queryset.order_by().filter(pk__in=wanted)}
+        self.page.object_list = [by_id[pk] for pk in wanted if pk in by_id]
+        if paginator.num_pages > 1 and self.template is not None:
+            self.display_page_controls = True
+        return list(self.page.object_list)
 
     def get_paginated_response_schema(self, schema):
         schema = super().get_paginated_response_schema(schema)
@@ -169,7 +206,10 @@ class ServiceSerializerMixin:
 
 
 class CustomerSerializer(
-    ServiceSerializerMixin, CustomFieldsSerializerMixin, serializers.ModelSerializer
+    SharedFieldsMixin,
+    ServiceSerializerMixin,
+    CustomFieldsSerializerMixin,
+    serializers.ModelSerializer,
 ):
     owner = ActiveUserField(allow_null=True, required=False)
     owner_name = serializers.StringRelatedField(source="owner", read_only=True)
@@ -183,6 +223,7 @@ class CustomerSerializer(
 
     class Meta:
         model = Customer
+        list_serializer_class = PrototypeListSerializer
         fields = [
             "id",
             "name",
@@ -486,7 +527,10 @@ class CustomerViewSet(MemoScopedMixin, ShareActionsMixin, ScopedModelViewSet):
 
 
 class ContactSerializer(
-    ServiceSerializerMixin, CustomFieldsSerializerMixin, serializers.ModelSerializer
+    SharedFieldsMixin,
+    ServiceSerializerMixin,
+    CustomFieldsSerializerMixin,
+    serializers.ModelSerializer,
 ):
     customer = VisibleRelatedField(Customer)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
@@ -494,6 +538,7 @@ class ContactSerializer(
 
     class Meta:
         model = Contact
+        list_serializer_class = PrototypeListSerializer
         fields = [
             "id",
             "customer",
@@ -663,7 +708,10 @@ class TerritoryViewSet(viewsets.ModelViewSet):
 
 
 class TicketSerializer(
-    ServiceSerializerMixin, CustomFieldsSerializerMixin, serializers.ModelSerializer
+    SharedFieldsMixin,
+    ServiceSerializerMixin,
+    CustomFieldsSerializerMixin,
+    serializers.ModelSerializer,
 ):
     customer = VisibleRelatedField(Customer)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
@@ -678,6 +726,7 @@ class TicketSerializer(
 
     class Meta:
         model = Ticket
+        list_serializer_class = PrototypeListSerializer
         fields = [
             "id",
             "customer",

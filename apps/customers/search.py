@@ -53,13 +53,18 @@ def customer_search_branches(text: str, access: FieldAccess = FULL_ACCESS) -> li
     branches = []
     if access.can_view("name"):
         name_key = normalize_name(text)
+        key = normalize_query(text)
+        pinyin_like = bool(key) and _is_pinyin_like(key)
         if name_key:
             if len(name_key) >= MIN_CONTAINS:
-                branches.append(Q(name_normalized__contains=name_key))
+                # Latin words are kept whole in the pinyin column ("IBM中国" → "ibmzhongguo"),
+                # so for letters-only text the pinyin substring branch below finds every
+                # name this one would; a second trigram scan of the name costs ≈ 20 ms at 1M.
+                if not (pinyin_like and name_key == key):
+                    branches.append(Q(name_normalized__contains=name_key))
             else:
                 branches.append(Q(name_normalized__startswith=name_key))
-        key = normalize_query(text)
-        if key and _is_pinyin_like(key):
+        if pinyin_like:
             branches.extend(_pinyin_branches(key, contains=True))
     phone = digits(text)
     if access.can_view("phone") and len(phone) >= 3 and len(phone) >= len(text.strip()) // 2:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
 
-from .scopes import guardian_checker, scope_allows
+from .scopes import has_grant, scope_allows
 
 
 class WeftBackend(ModelBackend):
@@ -28,14 +28,14 @@ class WeftBackend(ModelBackend):
         opts = obj._meta
         if app_label != opts.app_label:
             return False
-        if guardian_checker(user_obj).has_perm(codename, obj):
-            return True
         action, _, rest = codename.partition("_")
+        if rest == opts.model_name and action in ("view", "change", "delete"):
+            # Scope first, grants last (`scope_allows` checks them): a user whose scope covers
+            # the record needs no grant look-up at all.
+            return scope_allows(user_obj, obj, action)
+        if has_grant(user_obj, obj, codename):
+            return True
         if "__" in rest:
             # Field permission: the role's model-wide grant, on a record the user can see.
             return super().has_perm(user_obj, perm) and scope_allows(user_obj, obj, "view")
-        if rest != opts.model_name:
-            return super().has_perm(user_obj, perm)
-        if action in ("view", "change", "delete"):
-            return scope_allows(user_obj, obj, action)
         return super().has_perm(user_obj, perm)

@@ -21,7 +21,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from .models import FieldPolicy, field_codename
-from .scopes import guardian_checker
+from .scopes import has_grant
 
 _GEN_KEY = "weft:fieldpolicy:gen"
 
@@ -134,13 +134,13 @@ def field_access(user, model: type[models.Model], obj: models.Model | None = Non
     if not user.is_authenticated or not user.is_active:
         return FieldAccess(frozenset(policies), frozenset(policies))
     opts = model._meta
-    checker = guardian_checker(user) if obj is not None and obj.pk else None
+    with_obj = obj is not None and obj.pk is not None
 
     def holds(action: str, name: str) -> bool:
         codename = field_codename(action, opts.model_name, name)
         if user.has_perm(f"{opts.app_label}.{codename}"):
             return True
-        return bool(checker and checker.has_perm(codename, obj))
+        return with_obj and has_grant(user, obj, codename)
 
     hidden, readonly = set(), set()
     for name, (restrict_view, restrict_change) in policies.items():

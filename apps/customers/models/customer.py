@@ -114,12 +114,11 @@ def _customer_in_scope(user, customer) -> bool:
 
 
 def customer_shared_with(user, customer_id: int, action: str = "view") -> bool:
-    from apps.org.scopes import guardian_checker
+    from apps.org.scopes import has_grant
 
-    checker = guardian_checker(user)
     codes = ["view_customer", "change_customer"] if action == "view" else ["change_customer"]
     proxy = Customer(pk=customer_id)
-    return any(checker.has_perm(code, proxy) for code in codes)
+    return any(has_grant(user, proxy, code) for code in codes)
 
 
 class Customer(CustomFieldsModel):

@@ -12,6 +12,7 @@ Celery jobs all call these.
 from apps.org.errors import ConflictError, ServiceError
 
 from .contacts import (
+    contact_bulk_import,
     contact_create,
     contact_delete,
     contact_update,
@@ -69,6 +70,7 @@ __all__ = [
     "ServiceError",
     "TerritoryMatch",
     "claim_limit_for",
+    "contact_bulk_import",
     "contact_create",
     "contact_delete",
     "contact_update",

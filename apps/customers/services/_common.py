@@ -91,3 +91,51 @@ def validation_error_dict(exc: ValidationError) -> dict:
     if hasattr(exc, "error_dict"):
         return {k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()}
     return {"detail": [str(m) for m in exc.messages]}
+
+
+def bulk_insert(model: type[models.Model], objs: list, *, batch_size: int | None = 1000) -> list:
+    """`Model.objects.bulk_create(objs)` for new rows; on PostgreSQL through COPY.
+
+    Django's bulk INSERT binds every value client-side (psycopg quotes ~40 arrays per batch
+    in Python): for a 100k-row import that was most of the time. Here ids come from the
+    table's sequence in one query per batch, then the rows are streamed with COPY; each
+    field's `pre_save` runs as in an INSERT (auto_now, defaults). Same objects back, with pks.
+    """
+    from django.db import connections, router
+
+    if not objs:
+        return objs
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if connection.vendor != "postgresql" or getattr(connection, "connection", None) is None:
+        return model.objects.bulk_create(objs, batch_size=batch_size)
+    opts = model._meta
+    fields = [f for f in opts.concrete_fields if not f.primary_key]
+    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in [opts.pk, *fields])
+    table = connection.ops.quote_name(opts.db_table)
+    sql = f"COPY {table} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [opts.db_table, opts.pk.column])
+        sequence = cursor.fetchone()[0]
+    step = batch_size or len(objs)
+    for start in range(0, len(objs), step):
+        chunk = objs[start : start + step]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [sequence, len(chunk)])
+            ids = [row[0] for row in cursor.fetchall()]
+            # The psycopg cursor behind Django's; errors still become Django's (IntegrityError).
+            with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+                for obj, pk in zip(chunk, ids, strict=True):
+                    obj._prepare_related_fields_for_save(operation_name="bulk_insert")
+                    row = [pk]
+                    for f in fields:
+                        value = f.pre_save(obj, True)
+                        if f.attname in json_fields:
+                            value = None if value is None else f.get_db_prep_save(value, connection)
+                        row.append(value)
+                    copy.write_row(row)
+                    obj.pk = pk
+                    obj._state.adding = False
+                    obj._state.db = alias
+    return objs

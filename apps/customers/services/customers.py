@@ -20,7 +20,7 @@ from apps.studio.validation import validate_custom_or_raise
 
 from ..models import Contact, Customer, CustomerEvent, Tag
 from ..normalize import digits, normalize_name
-from ._common import apply, record, refuse_restricted, require
+from ._common import apply, bulk_insert, record, refuse_restricted, require
 from .territories import territory_for_province
 
 User = get_user_model()
@@ -443,7 +443,7 @@ def customer_bulk_import(
         c.refresh_keys()
     try:
         with transaction.atomic():
-            Customer.objects.bulk_create(customers, batch_size=batch_size)
+            bulk_insert(Customer, customers, batch_size=batch_size)
     except IntegrityError as exc:
         if "name" in str(exc):
             raise ServiceError(
@@ -461,7 +461,8 @@ def customer_bulk_import(
         if names:
             tag_rows.extend(through(customer_id=c.pk, tag_id=t.pk) for t in _tags_named(names))
     through.objects.bulk_create(tag_rows, ignore_conflicts=True, batch_size=batch_size)
-    CustomerEvent.objects.bulk_create(
+    bulk_insert(
+        CustomerEvent,
         [
             CustomerEvent(
                 customer=c,

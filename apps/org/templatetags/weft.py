@@ -1,6 +1,8 @@
 """Small template helpers for the shell."""
 
 from django import template
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -16,3 +18,29 @@ def elided_pages(page, on_each_side: int = 2, on_ends: int = 1) -> list:
             page.number, on_each_side=on_each_side, on_ends=on_ends
         )
     )
+
+
+_SELECTED = mark_safe(" selected")  # noqa: S308 - a constant, no user input
+
+
+@register.simple_tag
+def options(choices, selected=None):
+    """The <option> elements of a select, e.g. `{% options users f.owner %}`.
+
+    One template node instead of a loop of several nodes per option: an owner filter with a
+    few hundred users was most of a list page's rendering time. `choices` are (value, label)
+    pairs or model instances (pk, str()); `selected` is the current value, compared as text.
+    Labels and values are escaped.
+    """
+    current = "" if selected is None else str(selected)
+
+    def rows():
+        for choice in choices:
+            if isinstance(choice, tuple | list):
+                value, label = choice[0], choice[1]
+            else:
+                value, label = choice.pk, choice
+            mark = _SELECTED if current and str(value) == current else ""
+            yield value, mark, label
+
+    return format_html_join("", '<option value="{}"{}>{}</option>', rows())
