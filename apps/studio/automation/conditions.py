@@ -168,7 +168,9 @@ def evaluate_one(spec, instance, condition, changes: dict) -> bool:
 
 
 def evaluate(spec, instance, rule, changes: dict | None = None) -> bool:
-    conds = list(rule.conditions.all())
+    conds = getattr(rule, "cached_conditions", None)
+    if conds is None:
+        conds = list(rule.conditions.all())
     if not conds:
         return True
     changes = changes or {}

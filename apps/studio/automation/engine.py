@@ -145,10 +145,11 @@ def trigger_matches(rule, spec, instance, *, created: bool, changes: dict) -> bo
 
 def matching_rules(spec, instance, *, created: bool, changes: dict) -> list:
     out = []
-    for rule in registry.rules_for(spec.label):
-        if trigger_matches(rule, spec, instance, created=created, changes=changes):
-            if conditions.evaluate(spec, instance, rule, changes):
-                out.append(rule)
+    with registry.memoized():
+        for rule in registry.rules_for(spec.label):
+            if trigger_matches(rule, spec, instance, created=created, changes=changes):
+                if conditions.evaluate(spec, instance, rule, changes):
+                    out.append(rule)
     return out
 
 
@@ -347,7 +348,9 @@ def run_daily(*, today: dt.date | None = None) -> list[int]:
             if rule.trigger != Trigger.SCHEDULE or not rule.schedule_field:
                 continue
             for instance in _scheduled_records(rule, spec, today).iterator(chunk_size=500):
-                if not conditions.evaluate(spec, instance, rule, {}):
+                with registry.memoized():
+                    met = conditions.evaluate(spec, instance, rule, {})
+                if not met:
                     continue
                 run, made = RuleRun.objects.get_or_create(
                     idempotency_key=f"s{rule.pk}:{instance.pk}:{today.isoformat()}",

@@ -21,6 +21,7 @@ import decimal
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
@@ -62,9 +63,15 @@ class ModelSpec:
         return str(self.model._meta.verbose_name)
 
     def custom_definitions(self) -> dict:
+        memo = getattr(_memo, "defs", None)
+        if memo is not None and self.label in memo:
+            return memo[self.label]
         from apps.studio.registry import definition_map, is_registered
 
-        return definition_map(self.model) if is_registered(self.model) else {}
+        found = definition_map(self.model) if is_registered(self.model) else {}
+        if memo is not None:
+            memo[self.label] = found
+        return found
 
     def has_field(self, name: str) -> bool:
         if name.startswith("custom."):
@@ -78,6 +85,15 @@ class ModelSpec:
 
     def field_kind(self, name: str) -> str:
         """text, number, date, datetime, bool, fk, choice or multichoice."""
+        memo = getattr(_memo, "defs", None)
+        if memo is None:
+            return self._field_kind(name)
+        key = ("kind", self.label, name)
+        if key not in memo:
+            memo[key] = self._field_kind(name)
+        return memo[key]
+
+    def _field_kind(self, name: str) -> str:
         if name.startswith("custom."):
             d = self.custom_definitions().get(name[7:])
             if d is None:
@@ -220,6 +236,23 @@ class ActionSpec:
         return self.clean(params, spec) if self.clean else params
 
 
+_memo = threading.local()
+
+
+@contextmanager
+def memoized():
+    """Within the block, custom-field definitions are read once per model (not per condition):
+    evaluating 200 rules for one event must not unpickle them 200 times."""
+    outer = getattr(_memo, "defs", None)
+    if outer is None:
+        _memo.defs = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _memo.defs = None
+
+
 _models: dict[str, ModelSpec] = {}
 _actions: dict[str, ActionSpec] = {}
 
@@ -304,6 +337,8 @@ def active_rules() -> dict[str, list]:
         .order_by("order", "id")
     )
     for rule in qs:
+        # Plain lists: a related manager per evaluation costs more than the comparison.
+        rule.cached_conditions = list(rule.conditions.all())
         by_label.setdefault(rule.model_label, []).append(rule)
     _local.rules = (gen, by_label)
     return by_label
