@@ -107,7 +107,8 @@ def main() -> None:
         dt = time.perf_counter() - t0
         print(
             f"matching, 200 rules: {len(events) / dt:,.0f} events/s "
-            f"({dt / len(events) * 1e6:.0f} µs/event, {matched / len(events):.1f} rules matched/event)"
+            f"({dt / len(events) * 1e6:.0f} µs/event, "
+            f"{matched / len(events):.1f} rules matched/event)"
         )
 
         rows = [

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from . import http
+from . import httpclient as http
 from .models import OutboundMessage, Provider, Robot, WorkApp
 
 log = logging.getLogger("weft.notify")

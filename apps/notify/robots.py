@@ -16,7 +16,7 @@ import urllib.parse
 
 from django.core.cache import cache
 
-from . import http
+from . import httpclient as http
 from .models import Provider, Robot, WorkApp
 
 

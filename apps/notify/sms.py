@@ -13,7 +13,7 @@ import json
 import logging
 import urllib.parse
 
-from . import http
+from . import httpclient as http
 from .models import SmsGateway
 
 log = logging.getLogger("weft.notify.sms")

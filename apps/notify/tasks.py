@@ -41,7 +41,7 @@ def deliver(self, delivery_id: int) -> str:
     During the recipient's quiet hours it waits (re-queued for the end of them)."""
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update()
+            Delivery.objects.select_for_update(of=("self",))
             .select_related("notification__recipient")
             .filter(pk=delivery_id)
             .first()

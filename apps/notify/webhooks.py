@@ -27,7 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import http
+from . import httpclient as http
 from .events import matches
 from .models import WebhookDelivery, WebhookSubscription
 
@@ -115,7 +115,7 @@ def attempt(delivery_id: int, *, final: bool) -> tuple[str, str]:
     """POST once; log the response. Returns (status, error)."""
     with transaction.atomic():
         d = (
-            WebhookDelivery.objects.select_for_update()
+            WebhookDelivery.objects.select_for_update(of=("self",))
             .select_related("subscription")
             .filter(pk=delivery_id)
             .first()

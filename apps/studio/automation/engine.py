@@ -167,7 +167,7 @@ def evaluate(event_id: int) -> list[int]:
 
     with transaction.atomic():
         event = (
-            AutomationEvent.objects.select_for_update()
+            AutomationEvent.objects.select_for_update(of=("self",))
             .select_related("content_type")
             .filter(pk=event_id)
             .first()
@@ -223,7 +223,7 @@ def execute(run_id: int, *, final_attempt: bool) -> str:
 
     with transaction.atomic():
         run = (
-            RuleRun.objects.select_for_update()
+            RuleRun.objects.select_for_update(of=("self",))
             .select_related("rule", "content_type")
             .filter(pk=run_id)
             .first()
