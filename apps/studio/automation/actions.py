@@ -3,9 +3,12 @@ app's services (registered with the model), never by saving the row directly."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -34,10 +37,13 @@ def _clean_set_field(params: dict, spec: ModelSpec) -> dict:
 def _value_for(spec: ModelSpec, field: str, raw):
     if isinstance(raw, str):
         kind = spec.field_kind(field)
-        if kind == "date" or kind == "datetime":
-            # "today+3" style values are resolved when the rule runs.
-            if raw.strip().lower().startswith("today"):
-                return conditions.parse("date", raw).isoformat()
+        if kind in ("date", "datetime") and raw.strip().lower().startswith("today"):
+            # "today+3" style values are resolved when the rule runs; a date-time gets 09:00
+            # local time on that day.
+            day = conditions.parse("date", raw)
+            if kind == "date":
+                return day.isoformat()
+            return timezone.make_aware(dt.datetime.combine(day, dt.time(9)))
         if kind == "bool":
             return conditions.parse("bool", raw)
     return raw
