@@ -56,6 +56,11 @@ class ApprovalsConfig(AppConfig):
         )
         register_home_panel("approvals", home_panel)
 
+        # Automation (issue 7): requests open to rules, the "start approval" action.
+        from . import automation
+
+        automation.register()
+
 
 def home_panel(request):
     """Home card: how many approvals wait for me, and the oldest few (2 queries)."""

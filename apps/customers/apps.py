@@ -16,3 +16,8 @@ class CustomersConfig(AppConfig):
         from .views.home import register_pages
 
         register_pages()
+
+        # --- automation (issue 7): models open to rules, notification events -------------
+        from . import automation
+
+        automation.register()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -51,3 +52,123 @@ class NotificationViewSet(
 
 def register(router) -> None:
     router.register("notifications", NotificationViewSet, basename="notification")
+    register_webhooks(router)
+
+
+# --- webhooks (staff only) --------------------------------------------------------------------
+class _IsStaff(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        from .models import WebhookSubscription
+
+        model = WebhookSubscription
+        fields = [
+            "id",
+            "name",
+            "url",
+            "secret",
+            "events",
+            "active",
+            "max_failures",
+            "consecutive_failures",
+            "disabled_at",
+            "disabled_reason",
+            "created_at",
+        ]
+        read_only_fields = ["consecutive_failures", "disabled_at", "disabled_reason", "created_at"]
+        extra_kwargs = {"secret": {"write_only": True, "required": False}}
+
+    def validate(self, attrs):
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from .models import WebhookSubscription
+
+        probe = WebhookSubscription(**{**self._current(), **attrs})
+        try:
+            probe.clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        return attrs
+
+    def _current(self) -> dict:
+        if self.instance is None:
+            return {}
+        return {"events": self.instance.events, "url": self.instance.url}
+
+
+class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
+    serializer_class = WebhookSubscriptionSerializer
+    permission_classes = [_IsStaff]
+    filterset_fields = ["active"]
+    ordering = ["name"]
+
+    def get_queryset(self):
+        from .models import WebhookSubscription
+
+        return WebhookSubscription.objects.all()
+
+    @transaction.atomic
+    def perform_create(self, serializer):
+        serializer.save(created_by=self.request.user)
+
+    @transaction.atomic
+    def perform_update(self, serializer):
+        serializer.save()
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        from .models import WebhookDelivery
+
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "subscription",
+            "url",
+            "event",
+            "payload",
+            "idempotency_key",
+            "status",
+            "attempts",
+            "response_code",
+            "response_body",
+            "error",
+            "created_at",
+            "last_attempt_at",
+            "sent_at",
+        ]
+        read_only_fields = fields
+
+
+class WebhookDeliveryViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = WebhookDeliverySerializer
+    permission_classes = [_IsStaff]
+    filterset_fields = ["subscription", "status", "event"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        from .models import WebhookDelivery
+
+        return WebhookDelivery.objects.all()
+
+    @extend_schema(request=None, responses=WebhookDeliverySerializer)
+    @action(detail=True, methods=["post"])
+    def resend(self, request, pk=None):
+        from .webhooks import delivery_resend
+
+        delivery = self.get_object()
+        with transaction.atomic():
+            delivery_resend(delivery=delivery)
+        delivery.refresh_from_db()
+        return Response(self.get_serializer(delivery).data)
+
+
+def register_webhooks(router) -> None:
+    router.register("webhook-subscriptions", WebhookSubscriptionViewSet, basename="webhook-sub")
+    router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")

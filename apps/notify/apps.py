@@ -9,10 +9,15 @@ class NotifyConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.org.navigation import MenuItem, register, register_home_panel
+        from apps.studio.automation.signals import record_committed
 
-        from . import channels, views
+        from . import automation, channels, views, webhooks
+        from .events import register_event
 
         channels.register_builtin()
+        automation.register()
+        record_committed.connect(webhooks.on_record_committed, dispatch_uid="notify-webhooks")
+        register_event("notify.webhook_disabled", _("A webhook subscription was disabled"))
         register(
             MenuItem(
                 group="main",

@@ -47,23 +47,30 @@ class Notification(models.Model):
 
 
 class ChannelSetting(models.Model):
-    """A user's choice to receive notifications on one external channel (in-app is always on)."""
+    """A user's choice to receive notifications on one external channel (in-app is always on):
+    for every event (`event` empty), or for one event, which overrides the channel's switch."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="channel_settings"
     )
     channel = models.CharField(_("channel"), max_length=30)
+    event = models.CharField(
+        _("event"), max_length=80, blank=True, default="", help_text=_("Empty: every event.")
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
 
     class Meta:
         verbose_name = _("channel setting")
         verbose_name_plural = _("channel settings")
         constraints = [
-            models.UniqueConstraint(fields=["user", "channel"], name="notify_channel_unique"),
+            models.UniqueConstraint(
+                fields=["user", "channel", "event"], name="notify_channel_event_unique"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.user}: {self.channel} {'on' if self.enabled else 'off'}"
+        what = f"{self.channel}/{self.event}" if self.event else self.channel
+        return f"{self.user}: {what} {'on' if self.enabled else 'off'}"
 
 
 class Delivery(models.Model):
@@ -99,3 +106,15 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel}: {self.get_status_display()}"
+
+
+from .integration_models import (  # noqa: E402, F401 - integration models live in their own module
+    OutboundMessage,
+    Provider,
+    QuietHours,
+    Robot,
+    SmsGateway,
+    WebhookDelivery,
+    WebhookSubscription,
+    WorkApp,
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 from apps.org.errors import ServiceError
 
 from . import channels
-from .models import ChannelSetting, Delivery, Notification
+from .models import ChannelSetting, Delivery, Notification, QuietHours
 
 
 def _users(recipients) -> list:
@@ -72,15 +73,18 @@ def notify_send(
         ]
     )
     wanted = set(channels_only) if channels_only is not None else None
-    settings_by_user: dict[tuple[int, str], bool] = {
-        (s.user_id, s.channel): s.enabled for s in ChannelSetting.objects.filter(user__in=users)
-    }
+    # One query: each user's channel switches and their choices for this very event.
+    settings_by_user: dict[tuple[int, str], bool] = {}
+    by_event: dict[tuple[int, str], bool] = {}
+    for s in ChannelSetting.objects.filter(user__in=users, event__in=["", event[:80]]):
+        (by_event if s.event else settings_by_user)[(s.user_id, s.channel)] = s.enabled
     deliveries = []
     for n, u in zip(rows, users, strict=True):
         for ch in channels.all_channels():
             if wanted is not None and ch.name not in wanted:
                 continue
-            if not settings_by_user.get((u.pk, ch.name), ch.default_on):
+            on = by_event.get((u.pk, ch.name), settings_by_user.get((u.pk, ch.name), ch.default_on))
+            if not on:
                 continue
             if not ch.available_for(u):
                 continue
@@ -94,7 +98,32 @@ def notify_send(
 
         for pk in ids:
             transaction.on_commit(lambda pk=pk: deliver.delay(pk))
+    if wanted is None or "robot" in wanted:
+        _post_to_robots(event, text, url, users, key=f"n{rows[0].pk}")
     return rows
+
+
+def _post_to_robots(event: str, text: str, url: str, users: list, *, key: str) -> None:
+    """One message per group robot subscribed to `event`, @-mentioning the recipients."""
+    from .events import label
+    from .models import Robot
+    from .outbound import message_queue, robots_for
+
+    robot_ids = robots_for(event)
+    if not robot_ids:
+        return
+    base = getattr(settings, "WEFT_BASE_URL", "")
+    body = text + (f"\n\n[{_('Open')}]({base}{url})" if url else "")
+    for robot in Robot.objects.filter(pk__in=robot_ids, active=True):
+        mobiles = [u.mobile for u in users if u.mobile] if robot.mention_recipients else []
+        message_queue(
+            channel="robot",
+            robot=robot,
+            title=str(label(event))[:200],
+            body=body,
+            mentions=mobiles,
+            key=f"{key}:robot{robot.pk}",
+        )
 
 
 @transaction.atomic
@@ -115,10 +144,27 @@ def notifications_mark_all_read(*, by) -> int:
 
 
 @transaction.atomic
-def channel_setting_set(*, user, channel: str, enabled: bool) -> ChannelSetting:
+def channel_setting_set(*, user, channel: str, enabled: bool, event: str = "") -> ChannelSetting:
+    """Switch a channel for every event (`event` empty) or for one event."""
     if channels.get(channel) is None:
         raise ServiceError(_("Unknown channel."), field="channel")
+    if len(event) > 80:
+        raise ServiceError(_("Unknown event."), field="event")
     row, _created = ChannelSetting.objects.update_or_create(
-        user=user, channel=channel, defaults={"enabled": enabled}
+        user=user, channel=channel, event=event, defaults={"enabled": enabled}
+    )
+    return row
+
+
+@transaction.atomic
+def quiet_hours_set(*, user, start, end, enabled: bool = True) -> QuietHours | None:
+    """Set (or with start/end None, clear) the user's quiet hours."""
+    if start is None or end is None:
+        QuietHours.objects.filter(user=user).delete()
+        return None
+    if start == end:
+        raise ServiceError(_("Quiet hours must end at another time than they start."), field="end")
+    row, _created = QuietHours.objects.update_or_create(
+        user=user, defaults={"start": start, "end": end, "enabled": enabled}
     )
     return row

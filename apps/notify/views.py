@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -57,17 +58,53 @@ def notification_read_all(request):
     return redirect("notify:list")
 
 
+def _parse_time(raw: str):
+    import datetime as dt
+
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.time.fromisoformat(raw)
+    except ValueError:
+        return False
+
+
 @login_required
 def channel_settings(request):
-    available = [c for c in channels.all_channels()]
-    current = {s.channel: s.enabled for s in ChannelSetting.objects.filter(user=request.user)}
+    """Channels on/off, per-event choices (events × channels) and quiet hours."""
+    from .events import events
+    from .models import QuietHours
+
+    available = list(channels.all_channels())
+    rows_qs = ChannelSetting.objects.filter(user=request.user)
+    current = {s.channel: s.enabled for s in rows_qs if not s.event}
+    per_event = {(s.event, s.channel): s.enabled for s in rows_qs if s.event}
+    quiet = QuietHours.objects.filter(user=request.user).first()
+    known = events()
+    errors = {}
     if request.method == "POST":
-        for ch in available:
-            services.channel_setting_set(
-                user=request.user, channel=ch.name, enabled=request.POST.get(ch.name) == "on"
-            )
-        messages.success(request, _("Notification settings saved."))
-        return redirect("notify:settings")
+        start = _parse_time(request.POST.get("quiet_start"))
+        end = _parse_time(request.POST.get("quiet_end"))
+        if start is False or end is False or (start is None) != (end is None):
+            errors["quiet"] = _("Give both times as HH:MM, or leave both empty.")
+        elif start is not None and start == end:
+            errors["quiet"] = _("Quiet hours must end at another time than they start.")
+        if not errors:
+            with transaction.atomic():
+                for ch in available:
+                    on = request.POST.get(ch.name) == "on"
+                    services.channel_setting_set(user=request.user, channel=ch.name, enabled=on)
+                    for key, _label in known:
+                        services.channel_setting_set(
+                            user=request.user,
+                            channel=ch.name,
+                            event=key,
+                            enabled=request.POST.get(f"{key}:{ch.name}") == "on",
+                        )
+                services.quiet_hours_set(user=request.user, start=start, end=end)
+            messages.success(request, _("Notification settings saved."))
+            return redirect("notify:settings")
     rows = [
         {
             "name": c.name,
@@ -77,4 +114,24 @@ def channel_settings(request):
         }
         for c in available
     ]
-    return render(request, "notify/settings.html", {"rows": rows})
+    matrix = [
+        {
+            "key": key,
+            "label": label,
+            "cells": [
+                {
+                    "name": f"{key}:{r['name']}",
+                    "label": r["label"],
+                    "on": per_event.get((key, r["name"]), r["enabled"]),
+                    "available": r["available"],
+                }
+                for r in rows
+            ],
+        }
+        for key, label in known
+    ]
+    return render(
+        request,
+        "notify/settings.html",
+        {"rows": rows, "matrix": matrix, "quiet": quiet, "errors": errors},
+    )

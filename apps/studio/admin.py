@@ -206,3 +206,174 @@ class FormLayoutAdmin(admin.ModelAdmin):
     @admin.display(description=_("sections"))
     def section_titles(self, obj) -> str:
         return json.dumps([s.title for s in obj.sections.all()], ensure_ascii=False)
+
+
+# --- automation rules (DESIGN §4.3) ---------------------------------------------------------
+from django.contrib import messages  # noqa: E402
+from django.db import transaction  # noqa: E402
+from django.utils.html import format_html_join  # noqa: E402
+
+from .automation import engine as automation_engine  # noqa: E402
+from .automation import registry as automation_registry  # noqa: E402
+from .models import AutomationEvent, AutomationRule, RuleAction, RuleCondition, RuleRun  # noqa: E402
+
+
+def _automation_cts():
+    return ContentType.objects.filter(
+        pk__in=[
+            ContentType.objects.get_for_model(s.model).pk
+            for s in automation_registry.models_registered()
+        ]
+    ).order_by("app_label", "model")
+
+
+class RuleForm(forms.ModelForm):
+    class Meta:
+        model = AutomationRule
+        fields = [
+            "name",
+            "description",
+            "content_type",
+            "active",
+            "order",
+            "trigger",
+            "trigger_field",
+            "from_value",
+            "to_value",
+            "schedule_field",
+            "schedule_offset_days",
+            "match",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "content_type" in self.fields:
+            self.fields["content_type"].queryset = _automation_cts()
+
+
+class RuleConditionInline(admin.TabularInline):
+    model = RuleCondition
+    extra = 0
+    fields = ["order", "field", "operator", "value"]
+
+
+class RuleActionForm(forms.ModelForm):
+    kind = forms.ChoiceField(label=_("action"), choices=())
+
+    class Meta:
+        model = RuleAction
+        fields = ["order", "kind", "params"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = automation_registry.action_choices()
+
+
+class RuleActionInline(admin.StackedInline):
+    model = RuleAction
+    form = RuleActionForm
+    extra = 0
+    fields = ["order", "kind", "params"]
+
+
+@admin.register(AutomationRule)
+class AutomationRuleAdmin(admin.ModelAdmin):
+    form = RuleForm
+    list_display = ["name", "content_type", "trigger", "active", "order", "updated_at"]
+    list_filter = ["active", "trigger", "content_type"]
+    search_fields = ["name", "description"]
+    list_select_related = ["content_type"]
+    inlines = [RuleConditionInline, RuleActionInline]
+    readonly_fields = ["reference", "created_by", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "content_type", "active", "order"]}),
+        (
+            _("Trigger"),
+            {
+                "fields": [
+                    "trigger",
+                    "trigger_field",
+                    "from_value",
+                    "to_value",
+                    "schedule_field",
+                    "schedule_offset_days",
+                ]
+            },
+        ),
+        (_("Conditions"), {"fields": ["match"]}),
+        (_("Reference"), {"fields": ["reference", "created_by", "created_at", "updated_at"]}),
+    ]
+
+    @admin.display(description=_("Fields and actions"))
+    def reference(self, obj):
+        """What an admin may write: the model's fields (for conditions and {placeholders})
+        and each action's parameters."""
+        spec = automation_registry.spec_for_ct(obj.content_type) if obj.content_type_id else None
+        rows = []
+        if spec is not None:
+            rows.append((_("Fields"), ", ".join(n for n, _l in spec.field_choices())))
+            rows.append((_("Placeholders"), "{%s.<field>}" % spec.name))  # noqa: UP031
+        for a in automation_registry.actions():
+            if spec is None or a.applies_to(spec):
+                rows.append((f"{a.label} ({a.key})", str(a.help)))
+        return format_html_join("", "<p><strong>{}</strong>: <code>{}</code></p>", rows)
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(RuleRun)
+class RuleRunAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "rule", "record_label", "trigger", "status", "attempts", "depth"]
+    list_filter = ["status", "trigger", "rule"]
+    search_fields = ["record_label", "rule__name", "error", "idempotency_key"]
+    list_select_related = ["rule"]
+    date_hierarchy = "created_at"
+    actions = ["rerun_failed"]
+    readonly_fields = [
+        "rule",
+        "content_type",
+        "object_id",
+        "record_label",
+        "event",
+        "idempotency_key",
+        "trigger",
+        "depth",
+        "status",
+        "attempts",
+        "actions_done",
+        "error",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Run the selected failed runs again"))
+    def rerun_failed(self, request, queryset):
+        failed = list(queryset.filter(status=RuleRun.Status.FAILED))
+        with transaction.atomic():
+            for run in failed:
+                automation_engine.rerun(run)
+        messages.success(request, _("%(n)d runs queued again.") % {"n": len(failed)})
+
+
+@admin.register(AutomationEvent)
+class AutomationEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "content_type", "object_id", "created", "depth", "status"]
+    list_filter = ["status", "content_type"]
+    list_select_related = ["content_type"]
+    readonly_fields = [f.name for f in AutomationEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -126,4 +126,7 @@ class FieldDefinitionViewSet(viewsets.ModelViewSet):
 
 
 def register(router) -> None:
+    from .automation_api import register as register_automation
+
     router.register("custom-fields", FieldDefinitionViewSet, basename="custom-field")
+    register_automation(router)

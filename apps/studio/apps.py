@@ -10,7 +10,9 @@ class StudioConfig(AppConfig):
     def ready(self) -> None:
         from apps.org.fields import register_field_source
 
+        from .automation import actions
         from .registry import custom_field_names
 
         # Field policies may restrict custom fields as well as built-in ones.
         register_field_source(custom_field_names)
+        actions.register_builtin()

@@ -413,3 +413,14 @@ class ImportJob(models.Model):
     @property
     def running(self) -> bool:
         return self.status in (self.Status.PREVIEWING, self.Status.COMMITTING)
+
+
+from .automation_models import (  # noqa: E402, F401 - automation models live in their own module
+    AutomationEvent,
+    AutomationRule,
+    Operator,
+    RuleAction,
+    RuleCondition,
+    RuleRun,
+    Trigger,
+)

@@ -151,7 +151,11 @@ def test_mail_body_links_to_the_target(
     settings.WEFT_BASE_URL = "https://crm.example.com"
     with django_capture_on_commit_callbacks(execute=True):
         notify.send([people["ann"]], "x", message="Look", url="/deals/7/")
-    assert mailoutbox[0].body == "Look\n\nhttps://crm.example.com/deals/7/"
+    mail = mailoutbox[0]
+    assert mail.body.startswith("Look\n\nhttps://crm.example.com/deals/7/\n")
+    html, mime = mail.alternatives[0]
+    assert mime == "text/html"
+    assert 'href="https://crm.example.com/deals/7/"' in html
 
 
 def test_a_rolled_back_action_notifies_nobody(

@@ -85,11 +85,14 @@ def test_unread_count_in_the_bell(user):
 def test_channel_settings_saved(user):
     client = logged_in(user)
     rows = client.get("/notifications/settings/").context["rows"]
-    assert [r["name"] for r in rows] == ["email"] and rows[0]["enabled"] is True
+    assert [r["name"] for r in rows] == ["email", "dingtalk", "wecom", "sms"]
+    assert rows[0]["enabled"] is True and rows[0]["available"] is True
+    # No DingTalk app is set up and the user has no mobile: those are not available.
+    assert [r["available"] for r in rows[1:]] == [False, False, False]
     client.post("/notifications/settings/", {})  # checkbox off
-    assert ChannelSetting.objects.get(user=user, channel="email").enabled is False
+    assert ChannelSetting.objects.get(user=user, channel="email", event="").enabled is False
     client.post("/notifications/settings/", {"email": "on"})
-    assert ChannelSetting.objects.get(user=user, channel="email").enabled is True
+    assert ChannelSetting.objects.get(user=user, channel="email", event="").enabled is True
 
 
 def test_anonymous_is_sent_to_sign_in():

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from apps import notify
 from apps.org.errors import ServiceError
+from apps.studio.automation import record_changed
 from apps.studio.validation import validate_custom_or_raise
 
 from ..models import Contact, Customer, CustomerEvent, FollowUp
@@ -76,6 +77,7 @@ def contact_create(*, customer: Customer, by, data: Mapping) -> Contact:
         _make_primary(contact)
     contact.save()
     record(customer, CustomerEvent.Kind.CONTACT_ADDED, by, contact=contact.pk, name=contact.name)
+    record_changed(contact, created=True, by=by)
     return contact
 
 
@@ -192,6 +194,7 @@ def contact_update(*, contact: Contact, by, data: Mapping) -> Contact:
         name=contact.name,
         changes=sorted(changes),
     )
+    record_changed(contact, changes=changes, by=by)
     return contact
 
 
@@ -271,6 +274,10 @@ def follow_up_log(*, customer: Customer, by, data: Mapping) -> FollowUp:
         follow_up_kind=follow_up.kind,
         occurred_at=follow_up.occurred_at.isoformat(),
     )
+    record_changed(follow_up, created=True, by=by)
+    customer_changes = {f: None for f in fields if f not in ("recycle_warned_at", "updated_at")}
+    if customer_changes:
+        record_changed(customer, changes=customer_changes, by=by)
     return follow_up
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.org.errors import ServiceError
+from apps.studio.automation import record_changed
 from apps.studio.validation import validate_custom_or_raise
 
 from ..models import Contact, Customer, CustomerEvent, Tag
@@ -181,6 +182,7 @@ def customer_create(
         owner=customer.owner_id,
         tags=tag_names,
     )
+    record_changed(customer, created=True, by=by)
     return customer
 
 
@@ -224,6 +226,7 @@ def customer_update(*, customer: Customer, by, data: Mapping) -> Customer:
         fields.append("email")
     _save_unique(customer, update_fields=sorted(set(fields)))
     record(customer, CustomerEvent.Kind.UPDATED, by, changes=changes)
+    record_changed(customer, changes=changes, by=by)
     return customer
 
 

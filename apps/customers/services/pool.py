@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from apps import notify
 from apps.org.errors import ConflictError, ServiceError
+from apps.studio.automation import record_changed
 
 from ..models import ClaimLimit, Customer, CustomerEvent, PoolRule
 from ._common import record, require
@@ -83,6 +84,7 @@ def customer_claim(*, customer: Customer, by) -> Customer:
     _take(customer, by, now)
     customer.save(update_fields=_TAKE_FIELDS)
     record(customer, CustomerEvent.Kind.CLAIMED, by, owner=by.pk)
+    record_changed(customer, changes={"owner": [None, by.pk]}, by=by)
     return customer
 
 
@@ -123,6 +125,7 @@ def customer_release(*, customer: Customer, by, reason: str) -> Customer:
         ]
     )
     record(customer, CustomerEvent.Kind.RELEASED, by, previous_owner=previous.pk, reason=reason)
+    record_changed(customer, changes={"owner": [previous.pk, None]}, by=by)
     if by is None or previous.pk != by.pk:
         notify.send(
             previous,
@@ -167,6 +170,7 @@ def customer_assign(*, customers: Iterable[Customer], owner, by) -> list[Custome
             )
         )
         changed.append(customer)
+        record_changed(customer, changes={"owner": [previous, owner.pk]}, by=by)
     CustomerEvent.objects.bulk_create(events)
     if changed and (by is None or owner.pk != by.pk):
         if len(changed) == 1:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from apps import notify
 from apps.org.errors import ConflictError, ServiceError
+from apps.studio.automation import record_changed
 from apps.studio.validation import validate_custom_or_raise
 
 from ..models import DEFAULT_SLA_HOURS, Customer, CustomerEvent, SLARule, Ticket, TicketEvent
@@ -88,6 +89,7 @@ def ticket_create(
     ticket.save()
     _event(ticket, TicketEvent.Kind.CREATED, by, priority=ticket.priority)
     record(customer, CustomerEvent.Kind.TICKET_OPENED, by, ticket=ticket.pk, title=ticket.title)
+    record_changed(ticket, created=True, by=by)
     if assignee is not None:
         ticket = ticket_assign(ticket=ticket, assignee=assignee, by=by)
     return ticket
@@ -117,6 +119,7 @@ def ticket_update(*, ticket: Ticket, by, data: Mapping) -> Ticket:
     ticket.full_clean(exclude=["customer", "custom", "assignee"], validate_constraints=False)
     ticket.save()
     _event(ticket, TicketEvent.Kind.UPDATED, by, changes=sorted(changes))
+    record_changed(ticket, changes=changes, by=by)
     return ticket
 
 
@@ -140,12 +143,16 @@ def ticket_assign(*, ticket: Ticket, assignee, by) -> Ticket:
     _expect(ticket, S.NEW, S.ASSIGNED, S.IN_PROGRESS, verb=_("assigned"))
     if ticket.assignee_id == assignee.pk and ticket.status != S.NEW:
         raise ConflictError(_("The ticket is already assigned to %(user)s.") % {"user": assignee})
-    previous = ticket.assignee_id
+    previous, old_status = ticket.assignee_id, ticket.status
     ticket.assignee = assignee
     if ticket.status == S.NEW:
         ticket.status = S.ASSIGNED
     ticket.save(update_fields=["assignee", "status", "updated_at"])
     _event(ticket, TicketEvent.Kind.ASSIGNED, by, assignee=assignee.pk, previous=previous)
+    changes = {"assignee": [previous, assignee.pk]}
+    if old_status != ticket.status:
+        changes["status"] = [old_status, ticket.status]
+    record_changed(ticket, changes=changes, by=by)
     if by is None or assignee.pk != by.pk:
         notify.send(
             assignee,
@@ -167,6 +174,7 @@ def ticket_start(*, ticket: Ticket, by) -> Ticket:
     ticket.started_at = timezone.now()
     ticket.save(update_fields=["status", "started_at", "updated_at"])
     _event(ticket, TicketEvent.Kind.STARTED, by)
+    record_changed(ticket, changes={"status": [S.ASSIGNED, S.IN_PROGRESS]}, by=by)
     return ticket
 
 
@@ -181,6 +189,7 @@ def ticket_resolve(*, ticket: Ticket, by, resolution: str) -> Ticket:
     _may_work(ticket, by)
     _expect(ticket, S.ASSIGNED, S.IN_PROGRESS, verb=_("resolved"))
     now = timezone.now()
+    old_status = ticket.status
     ticket.status = S.RESOLVED
     ticket.resolution = resolution
     ticket.resolved_at = now
@@ -192,6 +201,7 @@ def ticket_resolve(*, ticket: Ticket, by, resolution: str) -> Ticket:
         by,
         late=bool(ticket.sla_due_at and now > ticket.sla_due_at),
     )
+    record_changed(ticket, changes={"status": [old_status, S.RESOLVED]}, by=by)
     if ticket.created_by_id and (by is None or ticket.created_by_id != by.pk):
         notify.send(
             ticket.created_by,
@@ -212,6 +222,7 @@ def ticket_close(*, ticket: Ticket, by) -> Ticket:
     ticket.closed_at = timezone.now()
     ticket.save(update_fields=["status", "closed_at", "updated_at"])
     _event(ticket, TicketEvent.Kind.CLOSED, by)
+    record_changed(ticket, changes={"status": [S.RESOLVED, S.CLOSED]}, by=by)
     return ticket
 
 
@@ -222,6 +233,7 @@ def ticket_reopen(*, ticket: Ticket, by, reason: str = "") -> Ticket:
     ticket = _lock(ticket)
     _expect(ticket, S.RESOLVED, S.CLOSED, verb=_("reopened"))
     now = timezone.now()
+    old_status = ticket.status
     ticket.status = S.ASSIGNED if ticket.assignee_id else S.NEW
     ticket.reopen_count += 1
     ticket.resolved_at = ticket.closed_at = ticket.started_at = None
@@ -230,6 +242,7 @@ def ticket_reopen(*, ticket: Ticket, by, reason: str = "") -> Ticket:
     ticket.overdue_notified_at = None
     ticket.save()
     _event(ticket, TicketEvent.Kind.REOPENED, by, reason=(reason or "")[:MAX_TEXT])
+    record_changed(ticket, changes={"status": [old_status, ticket.status]}, by=by)
     if ticket.assignee_id and (by is None or ticket.assignee_id != by.pk):
         notify.send(
             ticket.assignee,
@@ -263,6 +276,7 @@ def ticket_rate(*, ticket: Ticket, by, satisfaction, comment: str = "") -> Ticke
     ticket.rated_at = now
     ticket.save(update_fields=["satisfaction", "satisfaction_comment", "rated_at", "updated_at"])
     _event(ticket, TicketEvent.Kind.RATED, by, satisfaction=score, comment=comment)
+    record_changed(ticket, changes={"satisfaction": [None, score]}, by=by)
     customer = Customer.objects.select_for_update().get(pk=ticket.customer_id)
     summary = Ticket.objects.filter(customer=customer, satisfaction__isnull=False).aggregate(
         avg=Avg("satisfaction"), n=Count("pk")
