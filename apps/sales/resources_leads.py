@@ -104,7 +104,7 @@ class LeadResource(_LabelledResource):
             super().import_instance(instance, row, **kwargs)
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
-        if not instance.source:
+        if not instance.source or not row.get(self.fields["source"].column_name):
             instance.source = LeadSource.IMPORT
         if instance.campaign_id and not instance.channel:
             instance.channel = instance.campaign.channel

@@ -58,8 +58,8 @@ def _lead_role(name, scope, members, extra=()):
     return role
 
 
-@pytest.fixture
-def org(db) -> Org:
+@pytest.fixture(name="org")
+def org_fixture(db) -> Org:
     sales = DepartmentFactory(name="销售部")
     east = DepartmentFactory(name="华东组", parent=sales)
     north = DepartmentFactory(name="华北组", parent=sales)

@@ -14,8 +14,12 @@ from apps.sales.models import Campaign, Lead
 from apps.sales.services import leads as services
 from tests.sales.factories import CampaignFactory, LeadFormFactory, PipelineFactory
 
-from .leads_setup import caller, client_for, matrix
-from .leads_setup import org as _org_fixture  # noqa: F401 - the `org` fixture
+from .leads_setup import (
+    caller,
+    client_for,
+    matrix,
+    org_fixture,  # noqa: F401 - the `org` fixture
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from apps.sales.services.leads_import import lead_bulk_import
 from tests.org.factories import UserFactory
 from tests.sales.factories import AssignmentRuleFactory, CampaignFactory, LeadFactory
 
-from .leads_setup import org as _org_fixture  # noqa: F401 - the `org` fixture
+from .leads_setup import org_fixture  # noqa: F401 - the `org` fixture
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from apps.sales.models import Lead
 from apps.sales.services.leads import lead_create
 from tests.sales.factories import AssignmentRuleFactory, LeadFormFactory
 
-from .leads_setup import org as _org_fixture  # noqa: F401 - the `org` fixture
+from .leads_setup import org_fixture  # noqa: F401 - the `org` fixture
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -27,8 +27,10 @@ from apps.studio.models import FieldDefinition
 from tests.customers.factories import ContactFactory, CustomerFactory
 from tests.sales.factories import AssignmentRuleFactory, PipelineFactory
 
-from .leads_setup import fresh
-from .leads_setup import org as _org_fixture  # noqa: F401 - the `org` fixture
+from .leads_setup import (
+    fresh,
+    org_fixture,  # noqa: F401 - the `org` fixture
+)
 
 pytestmark = pytest.mark.django_db
 

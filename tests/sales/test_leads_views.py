@@ -17,7 +17,7 @@ from apps.sales.services import leads as services
 from apps.studio.models import ImportJob
 from tests.sales.factories import CampaignFactory, LeadFormFactory
 
-from .leads_setup import org as _org_fixture  # noqa: F401 - the `org` fixture
+from .leads_setup import org_fixture  # noqa: F401 - the `org` fixture
 
 pytestmark = pytest.mark.django_db
 

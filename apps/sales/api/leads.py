@@ -29,6 +29,7 @@ from rest_framework.response import Response
 
 from apps.customers.api import (
     ActiveUserField,
+    EstimatedCountPagination,
     MemoScopedMixin,
     QueryParamFilterBackend,
     ScopedSearchFilter,
@@ -219,6 +220,7 @@ class ConvertResultSerializer(serializers.Serializer):
 
 class LeadViewSet(MemoScopedMixin, ShareActionsMixin, ScopedModelViewSet):
     model = Lead
+    pagination_class = EstimatedCountPagination
     serializer_class = LeadSerializer
     filterset_class = LeadFilter
     filter_backends = [QueryParamFilterBackend, ScopedSearchFilter, filters.OrderingFilter]

@@ -232,7 +232,7 @@ def lead_convert(request, pk: int):
     if obj.status not in services.OPEN:
         messages.warning(request, _("Only an open lead can be converted."))
         return redirect(obj)
-    form = ConvertForm(request.POST or None, user=request.user)
+    form = ConvertForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             customer, _contact, opp = services.lead_convert(
