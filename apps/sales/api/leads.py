@@ -20,6 +20,7 @@ fields through the studio serializer mixin; every write calls `apps.sales.servic
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import filters, mixins, permissions, serializers, status, viewsets
@@ -137,11 +138,12 @@ class LeadSerializer(_By, CustomFieldsSerializerMixin, serializers.ModelSerializ
     def update(self, instance, validated_data):
         owner_given = "owner" in validated_data
         owner = validated_data.pop("owner", None)
-        lead = services.lead_update(lead=instance, by=self.by, data=validated_data)
-        if owner_given and owner is not None and owner.pk != lead.owner_id:
-            lead = services.lead_assign(lead=lead, owner=owner, by=self.by)
-        elif owner_given and owner is None and lead.owner_id is not None:
+        if owner_given and owner is None and instance.owner_id is not None:
             raise ValidationError({"owner": [_("A lead keeps an owner once it has one.")]})
+        with transaction.atomic():  # the fields and the new owner, or neither
+            lead = services.lead_update(lead=instance, by=self.by, data=validated_data)
+            if owner_given and owner is not None and owner.pk != lead.owner_id:
+                lead = services.lead_assign(lead=lead, owner=owner, by=self.by)
         return Lead.objects.select_related("owner", "campaign").get(pk=lead.pk)
 
 
