@@ -147,20 +147,20 @@ class LeadSerializer(_By, CustomFieldsSerializerMixin, serializers.ModelSerializ
         return Lead.objects.select_related("owner", "campaign").get(pk=lead.pk)
 
 
-class AssignSerializer(serializers.Serializer):
-    owner = ActiveUserField()
+class LeadAssignSerializer(serializers.Serializer):
+    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
     note = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 
-class NoteSerializer(serializers.Serializer):
+class LeadNoteSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
 
 
-class ReasonSerializer(serializers.Serializer):
+class LeadReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
-class OpportunitySpecSerializer(serializers.Serializer):
+class LeadOpportunitySpecSerializer(serializers.Serializer):
     pipeline = serializers.PrimaryKeyRelatedField(
         queryset=Pipeline.objects.filter(is_active=True), required=False, allow_null=True
     )
@@ -174,7 +174,7 @@ class OpportunitySpecSerializer(serializers.Serializer):
     expected_close_date = serializers.DateField(required=False, allow_null=True)
 
 
-class ConvertSerializer(OpportunitySpecSerializer):
+class LeadConvertSerializer(LeadOpportunitySpecSerializer):
     customer = serializers.PrimaryKeyRelatedField(
         queryset=Customer.objects.all(), required=False, allow_null=True
     )
@@ -195,7 +195,7 @@ class ConvertSerializer(OpportunitySpecSerializer):
         raw = attrs.pop("opportunity", None)
         spec = None
         if isinstance(raw, dict):
-            nested = OpportunitySpecSerializer(data=raw)
+            nested = LeadOpportunitySpecSerializer(data=raw)
             if not nested.is_valid():
                 raise serializers.ValidationError({"opportunity": nested.errors})
             spec = {k: v for k, v in nested.validated_data.items() if v is not None}
@@ -214,7 +214,7 @@ class ConvertSerializer(OpportunitySpecSerializer):
         return attrs
 
 
-class ConvertResultSerializer(serializers.Serializer):
+class LeadConvertResultSerializer(serializers.Serializer):
     customer = serializers.IntegerField()
     contact = serializers.IntegerField(allow_null=True)
     opportunity = serializers.IntegerField(allow_null=True)
@@ -239,11 +239,11 @@ class LeadViewSet(MemoScopedMixin, ShareActionsMixin, ScopedModelViewSet):
     def _fresh(self, lead):
         return self.get_serializer(self.base_queryset().get(pk=lead.pk)).data
 
-    @extend_schema(request=AssignSerializer, responses=LeadSerializer)
+    @extend_schema(request=LeadAssignSerializer, responses=LeadSerializer)
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         lead = self.get_object()
-        ser = AssignSerializer(data=request.data)
+        ser = LeadAssignSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         lead = services.lead_assign(
             lead=lead,
@@ -253,33 +253,33 @@ class LeadViewSet(MemoScopedMixin, ShareActionsMixin, ScopedModelViewSet):
         )
         return Response(self._fresh(lead))
 
-    @extend_schema(request=NoteSerializer, responses=LeadSerializer)
+    @extend_schema(request=LeadNoteSerializer, responses=LeadSerializer)
     @action(detail=True, methods=["post"])
     def contact(self, request, pk=None):
         lead = self.get_object()
-        ser = NoteSerializer(data=request.data)
+        ser = LeadNoteSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         lead = services.lead_contact(
             lead=lead, by=request.user, note=ser.validated_data.get("note", "")
         )
         return Response(self._fresh(lead))
 
-    @extend_schema(request=NoteSerializer, responses=LeadSerializer)
+    @extend_schema(request=LeadNoteSerializer, responses=LeadSerializer)
     @action(detail=True, methods=["post"])
     def qualify(self, request, pk=None):
         lead = self.get_object()
-        ser = NoteSerializer(data=request.data)
+        ser = LeadNoteSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         lead = services.lead_qualify(
             lead=lead, by=request.user, note=ser.validated_data.get("note", "")
         )
         return Response(self._fresh(lead))
 
-    @extend_schema(request=ReasonSerializer, responses=LeadSerializer)
+    @extend_schema(request=LeadReasonSerializer, responses=LeadSerializer)
     @action(detail=True, methods=["post"])
     def disqualify(self, request, pk=None):
         lead = self.get_object()
-        ser = ReasonSerializer(data=request.data)
+        ser = LeadReasonSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         lead = services.lead_disqualify(
             lead=lead, by=request.user, reason=ser.validated_data["reason"]
@@ -292,12 +292,12 @@ class LeadViewSet(MemoScopedMixin, ShareActionsMixin, ScopedModelViewSet):
         lead = services.lead_reopen(lead=self.get_object(), by=request.user)
         return Response(self._fresh(lead))
 
-    @extend_schema(request=ConvertSerializer, responses=ConvertResultSerializer)
+    @extend_schema(request=LeadConvertSerializer, responses=LeadConvertResultSerializer)
     @action(detail=True, methods=["post"])
     def convert(self, request, pk=None):
         """Customer + contact (+ opportunity) from the lead, in one atomic step."""
         lead = self.get_object()
-        ser = ConvertSerializer(data=request.data, context=self.get_serializer_context())
+        ser = LeadConvertSerializer(data=request.data, context=self.get_serializer_context())
         ser.is_valid(raise_exception=True)
         customer, contact, opp = services.lead_convert(
             lead=lead,
