@@ -52,10 +52,15 @@ QUOTE_ORDERINGS = ("number", "total", "created_at", "valid_until", "status")
 BOARD_COLUMN_SIZE = 20
 FORECAST_MAX_MONTHS = 24
 
-WEIGHTED = ExpressionWrapper(
-    F("amount") * F("probability") / Decimal(100),
-    output_field=DecimalField(max_digits=18, decimal_places=2),
-)
+def weighted_sum() -> Sum:
+    """Sum of amount × probability / 100 (a fresh expression each time: Django resolves them
+    in place)."""
+    return Sum(
+        ExpressionWrapper(
+            F("amount") * F("probability") / Decimal(100),
+            output_field=DecimalField(max_digits=18, decimal_places=2),
+        )
+    )
 
 
 def _filtered(filterset_class, data, qs, user):
@@ -235,7 +240,7 @@ def board(
         row["stage"]: row
         for row in qs.order_by()
         .values("stage")
-        .annotate(n=Count("pk"), amount=Sum("amount"), weighted=Sum(WEIGHTED))
+        .annotate(n=Count("pk"), sum_amount=Sum("amount"), sum_weighted=weighted_sum())
     }
     default = SalesSettings.load().stalled_days_default
     now = timezone.now()
@@ -245,8 +250,8 @@ def board(
         column = Column(
             stage=stage,
             count=row.get("n", 0),
-            amount=row.get("amount") or ZERO,
-            weighted=row.get("weighted") or ZERO,
+            amount=row.get("sum_amount") or ZERO,
+            weighted=row.get("sum_weighted") or ZERO,
             stalled_days=days,
         )
         if column.count:
@@ -340,7 +345,7 @@ def forecast(
         qs.order_by()
         .annotate(month=TruncMonth("expected_close_date"))
         .values(key, "month")
-        .annotate(n=Count("pk"), amount=Sum("amount"), weighted=Sum(WEIGHTED))
+        .annotate(n=Count("pk"), sum_amount=Sum("amount"), sum_weighted=weighted_sum())
     )
     index = {m: i for i, m in enumerate(month_list)}
     rows: dict = {}
@@ -353,7 +358,7 @@ def forecast(
         if i is None:
             continue
         row = rows.setdefault(r[key], [[ZERO, ZERO, 0] for _m in month_list])
-        amount, weighted = r["amount"] or ZERO, (r["weighted"] or ZERO)
+        amount, weighted = r["sum_amount"] or ZERO, (r["sum_weighted"] or ZERO)
         row[i] = [amount, weighted, r["n"]]
         totals[i][0] += amount
         totals[i][1] += weighted

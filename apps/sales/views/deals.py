@@ -157,15 +157,15 @@ def _column_heads(request, stages: list[Stage]) -> list[dict]:
     sums = {
         r["stage"]: r
         for r in qs.order_by().values("stage").annotate(
-            n=Count("pk"), amount=Sum("amount"), weighted=Sum(selectors.WEIGHTED)
+            n=Count("pk"), sum_amount=Sum("amount"), sum_weighted=selectors.weighted_sum()
         )
     }
     return [
         {
             "stage": s,
             "count": (sums.get(s.pk) or {}).get("n", 0),
-            "amount": (sums.get(s.pk) or {}).get("amount") or ZERO,
-            "weighted": (sums.get(s.pk) or {}).get("weighted") or ZERO,
+            "amount": (sums.get(s.pk) or {}).get("sum_amount") or ZERO,
+            "weighted": (sums.get(s.pk) or {}).get("sum_weighted") or ZERO,
         }
         for s in stages
     ]
