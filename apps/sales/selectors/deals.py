@@ -63,6 +63,21 @@ def weighted_sum() -> Sum:
     )
 
 
+def kind_label(event) -> str:
+    """The readable kind of an event row (the history models store the code only)."""
+    kinds = type(event).Kind
+    try:
+        return str(kinds(event.kind).label)
+    except ValueError:
+        return event.kind
+
+
+def _labelled(events: list) -> list:
+    for e in events:
+        e.label = kind_label(e)
+    return events
+
+
 def _filtered(filterset_class, data, qs, user):
     fs = filterset_class(data or {}, queryset=qs, user=user)
     if not fs.is_valid():
@@ -146,10 +161,12 @@ def opportunity_detail(*, user, opportunity: Opportunity) -> OpportunityPage:
         .select_related("from_stage", "to_stage", "actor")
         .order_by("-at", "-id")[:50]
     )
-    events = list(
-        OpportunityEvent.objects.filter(opportunity=opportunity)
-        .select_related("actor")
-        .order_by("-at", "-id")[:30]
+    events = _labelled(
+        list(
+            OpportunityEvent.objects.filter(opportunity=opportunity)
+            .select_related("actor")
+            .order_by("-at", "-id")[:30]
+        )
     )
     quotes = []
     if user.has_perm("sales.view_quote"):
@@ -254,8 +271,8 @@ def board(
             weighted=row.get("sum_weighted") or ZERO,
             stalled_days=days,
         )
-        if column.count:
-            column.cards = _cards(qs, stage, days, now, offset=0, limit=per_column)
+        # Every column asks, empty or not, so the page costs the same whatever the data.
+        column.cards = _cards(qs, stage, days, now, offset=0, limit=per_column)
         result.columns.append(column)
     return result
 
@@ -433,8 +450,12 @@ def quote_get(*, user, pk, action: str = "view") -> Quote:
 
 
 def quote_events(*, quote: Quote) -> list[QuoteEvent]:
-    return list(
-        QuoteEvent.objects.filter(quote=quote).select_related("actor").order_by("-at", "-id")[:30]
+    return _labelled(
+        list(
+            QuoteEvent.objects.filter(quote=quote)
+            .select_related("actor")
+            .order_by("-at", "-id")[:30]
+        )
     )
 
 

@@ -56,6 +56,7 @@ def opportunity_timeline(user, customer, limit, before=None):
     from apps.customers.panels import TimelineItem
 
     from ..models import Opportunity, OpportunityEvent
+    from ..selectors.deals import kind_label
 
     if not user.has_perm("sales.view_opportunity"):
         return []
@@ -79,7 +80,7 @@ def opportunity_timeline(user, customer, limit, before=None):
             TimelineItem(
                 at=e.at,
                 kind=f"sales.opportunity_{e.kind}",
-                title=f"{e.opportunity.name} · {e.get_kind_display()}",
+                title=f"{e.opportunity.name} · {kind_label(e)}",
                 body=body,
                 actor=e.actor,
                 url=e.opportunity.get_absolute_url(),
