@@ -72,7 +72,9 @@ class QuoteFilter(_ScopedFilterSet):
         if not value:
             return qs
         return qs.filter(
-            Q(number__icontains=value) | Q(title__icontains=value) | Q(customer__name__icontains=value)
+            Q(number__icontains=value)
+            | Q(title__icontains=value)
+            | Q(customer__name__icontains=value)
         )
 
 

@@ -21,8 +21,10 @@ DATE = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="
 def stage_choices() -> list[tuple]:
     """Stages grouped by active pipeline, for a <select> with <optgroup>s (one query)."""
     groups: dict = {}
-    for stage in Stage.objects.filter(pipeline__is_active=True).select_related("pipeline").order_by(
-        "-pipeline__is_default", "pipeline__order", "pipeline_id", "order", "id"
+    for stage in (
+        Stage.objects.filter(pipeline__is_active=True)
+        .select_related("pipeline")
+        .order_by("-pipeline__is_default", "pipeline__order", "pipeline_id", "order", "id")
     ):
         groups.setdefault(stage.pipeline.name, []).append((stage.pk, stage.name))
     return [("", "---------"), *groups.items()]
@@ -39,7 +41,8 @@ class _ServiceDataMixin:
             data["custom"] = {
                 d.key: self.cleaned_data.get("custom", {}).get(d.key)
                 for d in self.custom_definitions
-                if f"custom__{d.key}" in self.fields and not self.fields[f"custom__{d.key}"].disabled
+                if f"custom__{d.key}" in self.fields
+                and not self.fields[f"custom__{d.key}"].disabled
             }
         return data
 
@@ -68,7 +71,9 @@ class OpportunityForm(_ServiceDataMixin, CustomFieldsFormMixin, forms.ModelForm)
             for name in ("customer", "stage", "owner"):
                 self.fields.pop(name, None)
             return
-        self.fields["customer"].queryset = customers if customers is not None else Customer.objects.none()
+        self.fields["customer"].queryset = (
+            customers if customers is not None else Customer.objects.none()
+        )
         self.fields["stage"].choices = stage_choices()
         self.fields["stage"].widget.attrs["class"] = "form-select"
         if can_assign:
@@ -131,7 +136,9 @@ class QuoteForm(_ServiceDataMixin, CustomFieldsFormMixin, forms.ModelForm):
             self.fields.pop("customer")
             self.fields.pop("opportunity")
             return
-        self.fields["customer"].queryset = customers if customers is not None else Customer.objects.none()
+        self.fields["customer"].queryset = (
+            customers if customers is not None else Customer.objects.none()
+        )
         self.fields["opportunity"].queryset = (
             opportunities if opportunities is not None else Opportunity.objects.none()
         )
@@ -162,12 +169,21 @@ class QuoteLineForm(forms.Form):
         label=_("quantity"), max_digits=12, decimal_places=2, min_value=0.01, initial=1
     )
     unit_price = forms.DecimalField(
-        label=_("unit price"), max_digits=14, decimal_places=2, min_value=0, required=False,
+        label=_("unit price"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        required=False,
         help_text=_("Empty: the product's list price."),
     )
     discount = forms.DecimalField(
-        label=_("discount (%)"), max_digits=5, decimal_places=2, min_value=0, max_value=100,
-        initial=0, required=False,
+        label=_("discount (%)"),
+        max_digits=5,
+        decimal_places=2,
+        min_value=0,
+        max_value=100,
+        initial=0,
+        required=False,
     )
 
     def __init__(self, *args, product_choices=(), **kwargs):
@@ -175,7 +191,10 @@ class QuoteLineForm(forms.Form):
         self.fields["product"].choices = product_choices
         for name, field in self.fields.items():
             field.widget.attrs.setdefault(
-                "class", "form-select form-select-sm" if name == "product" else "form-control form-control-sm"
+                "class",
+                "form-select form-select-sm"
+                if name == "product"
+                else "form-control form-control-sm",
             )
 
     def line(self) -> dict:
@@ -216,7 +235,9 @@ class BaseQuoteLineFormSet(forms.BaseFormSet):
         for form in self.forms:
             if not form.has_changed() or self._should_delete_form(form):
                 continue
-            if form.cleaned_data.get("product") is None and not form.cleaned_data.get("description"):
+            if form.cleaned_data.get("product") is None and not form.cleaned_data.get(
+                "description"
+            ):
                 continue
             out.append(form.line())
         return out
@@ -229,10 +250,14 @@ QuoteLineFormSet = forms.formset_factory(
 
 def product_choices() -> list[tuple]:
     """Active products as (id, "SKU · name · price") for every line's <select> (one query)."""
-    rows = Product.objects.filter(is_active=True).order_by("category__order", "name").values_list(
-        "pk", "sku", "name", "price"
+    rows = (
+        Product.objects.filter(is_active=True)
+        .order_by("category__order", "name")
+        .values_list("pk", "sku", "name", "price")
     )
-    return [("", "---------")] + [(pk, f"{sku} · {name} · ¥{price}") for pk, sku, name, price in rows]
+    return [("", "---------")] + [
+        (pk, f"{sku} · {name} · ¥{price}") for pk, sku, name, price in rows
+    ]
 
 
 class DeclineForm(forms.Form):

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from apps.sales.models import Opportunity, Product, Quote, StageChange
 from apps.sales.services import deals as services
 from tests.customers.factories import CustomerFactory
-from tests.sales.deals_fixtures import deals_org, discount_template, fresh  # noqa: F401
+from tests.sales.deals_fixtures import fresh
 from tests.sales.factories import OpportunityFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,19 +43,35 @@ def test_pipelines_and_stages_fields(deals_org):
     assert {"id", "pipeline", "name", "order", "probability", "is_won", "is_lost"} <= set(stage)
     assert client_for(None).get("/api/v1/stages/").status_code in (401, 403)
     assert client_for(deals_org.nobody).get("/api/v1/stages/").status_code == 403
-    res = client_for(deals_org.rep).post("/api/v1/stages/", {"pipeline": deals_org.pipeline.pk, "name": "x"})
+    res = client_for(deals_org.rep).post(
+        "/api/v1/stages/", {"pipeline": deals_org.pipeline.pk, "name": "x"}
+    )
     assert res.status_code == 403
 
 
 def test_opportunity_fields_and_scope(deals_org, deal):
     res = client_for(deals_org.rep).get("/api/v1/opportunities/")
     row = res.json()["results"][0]
-    for key in ("id", "customer", "name", "amount", "pipeline", "stage", "probability",
-                "expected_close_date", "owner", "status"):
+    for key in (
+        "id",
+        "customer",
+        "name",
+        "amount",
+        "pipeline",
+        "stage",
+        "probability",
+        "expected_close_date",
+        "owner",
+        "status",
+    ):
         assert key in row
     assert row["status"] == "open" and row["owner"] == deals_org.rep.pk
-    assert client_for(deals_org.rep_peer).get(f"/api/v1/opportunities/{deal.pk}/").status_code == 404
-    assert client_for(deals_org.director).get(f"/api/v1/opportunities/{deal.pk}/").status_code == 200
+    assert (
+        client_for(deals_org.rep_peer).get(f"/api/v1/opportunities/{deal.pk}/").status_code == 404
+    )
+    assert (
+        client_for(deals_org.director).get(f"/api/v1/opportunities/{deal.pk}/").status_code == 200
+    )
     assert client_for(deals_org.ceo).get(f"/api/v1/opportunities/{deal.pk}/").status_code == 200
 
 
@@ -63,13 +79,20 @@ def test_create_opportunity(deals_org):
     customer = CustomerFactory(owner=deals_org.rep)
     res = client_for(deals_org.rep).post(
         "/api/v1/opportunities/",
-        {"customer": customer.pk, "name": "新商机", "amount": "120000.00", "expected_close_date": "2030-01-31"},
+        {
+            "customer": customer.pk,
+            "name": "新商机",
+            "amount": "120000.00",
+            "expected_close_date": "2030-01-31",
+        },
         format="json",
     )
     assert res.status_code == 201, res.json()
     assert res.json()["stage"] == deals_org.stage("初步接洽").pk and res.json()["probability"] == 10
     bad = client_for(deals_org.rep).post(
-        "/api/v1/opportunities/", {"customer": customer.pk, "name": "", "amount": "-1"}, format="json"
+        "/api/v1/opportunities/",
+        {"customer": customer.pk, "name": "", "amount": "-1"},
+        format="json",
     )
     assert bad.status_code == 400 and "name" in bad.json()
     other = CustomerFactory(owner=deals_org.rep_north)
@@ -82,12 +105,22 @@ def test_create_opportunity(deals_org):
 
 @pytest.mark.parametrize(
     "who,status",
-    [("anonymous", 401), ("nobody", 404), ("rep_peer", 404), ("rep_north", 404), ("ceo", 403), ("rep", 200), ("director", 200)],
+    [
+        ("anonymous", 401),
+        ("nobody", 404),
+        ("rep_peer", 404),
+        ("rep_north", 404),
+        ("ceo", 403),
+        ("rep", 200),
+        ("director", 200),
+    ],
 )
 def test_move_permission_matrix(deals_org, deal, who, status):
     user = None if who == "anonymous" else getattr(deals_org, who)
     target = deals_org.stage("方案报价")
-    res = client_for(user).post(f"/api/v1/opportunities/{deal.pk}/move/", {"stage": target.pk}, format="json")
+    res = client_for(user).post(
+        f"/api/v1/opportunities/{deal.pk}/move/", {"stage": target.pk}, format="json"
+    )
     assert res.status_code in ((401, 403) if status == 401 else (status,)), res.content
     deal.refresh_from_db()
     if status == 200:
@@ -105,19 +138,39 @@ def test_move_to_lost_needs_reason(deals_org, deal):
     assert res.status_code == 400 and "reason" in res.json()
     deal.refresh_from_db()
     assert deal.status == "open"
-    res = client.post(f"/api/v1/opportunities/{deal.pk}/move/", {"stage": lost.pk, "reason": "预算取消"}, format="json")
+    res = client.post(
+        f"/api/v1/opportunities/{deal.pk}/move/",
+        {"stage": lost.pk, "reason": "预算取消"},
+        format="json",
+    )
     assert res.status_code == 200 and res.json()["status"] == "lost"
-    assert client.post(f"/api/v1/opportunities/{deal.pk}/move/", {"stage": "abc"}, format="json").status_code == 400
-    assert client.post(f"/api/v1/opportunities/{deal.pk}/move/", {}, format="json").status_code == 400
+    assert (
+        client.post(
+            f"/api/v1/opportunities/{deal.pk}/move/", {"stage": "abc"}, format="json"
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(f"/api/v1/opportunities/{deal.pk}/move/", {}, format="json").status_code == 400
+    )
 
 
 @pytest.mark.parametrize(
     "who,status",
-    [("anonymous", 401), ("nobody", 404), ("rep_peer", 404), ("ceo", 403), ("rep", 200), ("director", 200)],
+    [
+        ("anonymous", 401),
+        ("nobody", 404),
+        ("rep_peer", 404),
+        ("ceo", 403),
+        ("rep", 200),
+        ("director", 200),
+    ],
 )
 def test_patch_permission_matrix(deals_org, deal, who, status):
     user = None if who == "anonymous" else getattr(deals_org, who)
-    res = client_for(user).patch(f"/api/v1/opportunities/{deal.pk}/", {"amount": "99000.00"}, format="json")
+    res = client_for(user).patch(
+        f"/api/v1/opportunities/{deal.pk}/", {"amount": "99000.00"}, format="json"
+    )
     assert res.status_code in ((401, 403) if status == 401 else (status,))
     deal.refresh_from_db()
     assert deal.amount == (Decimal("99000.00") if status == 200 else Decimal("80000.00"))
@@ -139,8 +192,16 @@ def test_forecast_endpoint_matches_selector(deals_org):
     res = client_for(deals_org.director).get("/api/v1/opportunities/forecast/?months=3")
     assert res.status_code == 200
     assert res.json()["weighted"] == "8000.00" and res.json()["count"] == 1
-    assert client_for(deals_org.director).get("/api/v1/opportunities/forecast/?by=x").status_code == 400
-    assert client_for(deals_org.director).get("/api/v1/opportunities/forecast/?start=2026-13").status_code == 400
+    assert (
+        client_for(deals_org.director).get("/api/v1/opportunities/forecast/?by=x").status_code
+        == 400
+    )
+    assert (
+        client_for(deals_org.director)
+        .get("/api/v1/opportunities/forecast/?start=2026-13")
+        .status_code
+        == 400
+    )
 
 
 # --- products and quotes ----------------------------------------------------------------------
@@ -149,21 +210,31 @@ def test_forecast_endpoint_matches_selector(deals_org):
 @pytest.mark.parametrize("who,status", [("anonymous", 401), ("rep", 403), ("director", 201)])
 def test_product_create_matrix(deals_org, who, status):
     user = None if who == "anonymous" else getattr(deals_org, who)
-    res = client_for(user).post("/api/v1/products/", {"sku": "SKU-NEW", "name": "新产品", "price": "100.00"}, format="json")
+    res = client_for(user).post(
+        "/api/v1/products/", {"sku": "SKU-NEW", "name": "新产品", "price": "100.00"}, format="json"
+    )
     assert res.status_code in ((401, 403) if status == 401 else (status,))
     assert Product.objects.filter(sku="SKU-NEW").exists() == (status == 201)
 
 
 def test_product_duplicate_sku_is_400(deals_org):
     ProductFactory(sku="DUP-1")
-    res = client_for(deals_org.director).post("/api/v1/products/", {"sku": "DUP-1", "name": "x", "price": "1"}, format="json")
+    res = client_for(deals_org.director).post(
+        "/api/v1/products/", {"sku": "DUP-1", "name": "x", "price": "1"}, format="json"
+    )
     assert res.status_code == 400 and "sku" in res.json()
 
 
 def _quote_payload(deal, discount="0"):
     return {
         "opportunity": deal.pk,
-        "lines": [{"product": ProductFactory(price=Decimal("1000")).pk, "quantity": "2", "discount": discount}],
+        "lines": [
+            {
+                "product": ProductFactory(price=Decimal("1000")).pk,
+                "quantity": "2",
+                "discount": discount,
+            }
+        ],
     }
 
 
@@ -177,20 +248,40 @@ def test_quote_create_fields_and_bad_input(deals_org, deal):
     assert body["customer"] == deal.customer_id and body["status"] == "draft"
     assert body["total"] == "1800.00"
     assert set(body["lines"][0]) >= {"product", "quantity", "unit_price", "discount"}
-    assert client.post("/api/v1/quotes/", {"opportunity": deal.pk, "lines": []}, format="json").status_code == 400
-    bad = client.post("/api/v1/quotes/", {"opportunity": deal.pk, "lines": [{"product": 999999}]}, format="json")
+    assert (
+        client.post(
+            "/api/v1/quotes/", {"opportunity": deal.pk, "lines": []}, format="json"
+        ).status_code
+        == 400
+    )
+    bad = client.post(
+        "/api/v1/quotes/", {"opportunity": deal.pk, "lines": [{"product": 999999}]}, format="json"
+    )
     assert bad.status_code == 400
-    bad = client.post("/api/v1/quotes/", {"opportunity": deal.pk, "lines": [{"description": "x", "discount": "150"}]}, format="json")
+    bad = client.post(
+        "/api/v1/quotes/",
+        {"opportunity": deal.pk, "lines": [{"description": "x", "discount": "150"}]},
+        format="json",
+    )
     assert bad.status_code == 400
     assert Quote.objects.count() == 1
 
 
 @pytest.mark.parametrize(
     "who,status",
-    [("anonymous", 401), ("nobody", 404), ("rep_peer", 404), ("ceo", 403), ("rep", 200), ("director", 200)],
+    [
+        ("anonymous", 401),
+        ("nobody", 404),
+        ("rep_peer", 404),
+        ("ceo", 403),
+        ("rep", 200),
+        ("director", 200),
+    ],
 )
 def test_quote_submit_matrix_and_discount_approval(deals_org, deal, discount_template, who, status):
-    quote = services.quote_create(by=deals_org.rep, data={"opportunity": deal}, lines=_quote_payload(deal, "20")["lines"])
+    quote = services.quote_create(
+        by=deals_org.rep, data={"opportunity": deal}, lines=_quote_payload(deal, "20")["lines"]
+    )
     user = None if who == "anonymous" else getattr(deals_org, who)
     res = client_for(user).post(f"/api/v1/quotes/{quote.pk}/submit/")
     assert res.status_code in ((401, 403) if status == 401 else (status,))
@@ -206,14 +297,18 @@ def test_quote_accept_decline_and_contract(deals_org, deal, discount_template):
 
     deals_org.rep.user_permissions.add(Permission.objects.get(codename="add_contract"))
     client = client_for(deals_org.rep)
-    quote = services.quote_create(by=deals_org.rep, data={"opportunity": deal}, lines=_quote_payload(deal)["lines"])
+    quote = services.quote_create(
+        by=deals_org.rep, data={"opportunity": deal}, lines=_quote_payload(deal)["lines"]
+    )
     assert client.post(f"/api/v1/quotes/{quote.pk}/accept/").status_code == 400  # still a draft
     assert client.post(f"/api/v1/quotes/{quote.pk}/submit/").json()["status"] == "approved"
     assert client.post(f"/api/v1/quotes/{quote.pk}/accept/").json()["status"] == "accepted"
     res = client.post(f"/api/v1/quotes/{quote.pk}/contract/")
     assert res.status_code == 201 and res.json()["amount"] == "2000.00"
     assert client.post(f"/api/v1/quotes/{quote.pk}/contract/").status_code == 400
-    other = services.quote_create(by=deals_org.rep, data={"opportunity": deal}, lines=_quote_payload(deal)["lines"])
+    other = services.quote_create(
+        by=deals_org.rep, data={"opportunity": deal}, lines=_quote_payload(deal)["lines"]
+    )
     client.post(f"/api/v1/quotes/{other.pk}/submit/")
     res = client.post(f"/api/v1/quotes/{other.pk}/decline/", {"reason": "太贵"}, format="json")
     assert res.json()["status"] == "declined"

@@ -29,7 +29,7 @@ from apps.sales.numbering import next_number, save_numbered
 from apps.sales.selectors import deals as selectors
 from apps.sales.services import deals as services
 from tests.customers.factories import CustomerFactory
-from tests.sales.deals_fixtures import deals_org, discount_template, fresh, money  # noqa: F401
+from tests.sales.deals_fixtures import fresh, money
 from tests.sales.factories import OpportunityFactory, PipelineFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +116,9 @@ def test_lost_stage_needs_a_reason_and_keeps_it(deals_org, deal):
 
 
 def test_moving_a_closed_deal_back_reopens_it(deals_org, deal):
-    services.opportunity_move(opportunity=deal, stage=deals_org.stage("输单"), by=deals_org.rep, reason="预算取消")
+    services.opportunity_move(
+        opportunity=deal, stage=deals_org.stage("输单"), by=deals_org.rep, reason="预算取消"
+    )
     again = services.opportunity_move(
         opportunity=deal, stage=deals_org.stage("谈判"), by=deals_org.rep
     )
@@ -127,9 +129,7 @@ def test_moving_a_closed_deal_back_reopens_it(deals_org, deal):
 def test_stage_of_another_pipeline_is_refused(deals_org, deal):
     other = PipelineFactory(name="渠道", with_stages=True)
     with pytest.raises(ServiceError) as exc:
-        services.opportunity_move(
-            opportunity=deal, stage=other.stages.first(), by=deals_org.rep
-        )
+        services.opportunity_move(opportunity=deal, stage=other.stages.first(), by=deals_org.rep)
     assert exc.value.field == "stage"
 
 
@@ -143,9 +143,14 @@ def test_peer_and_nobody_may_not_move_but_the_director_may(deals_org, deal):
 
 
 def test_update_records_changes_and_refuses_stage(deals_org, deal):
-    services.opportunity_update(opportunity=deal, by=deals_org.rep, data={"amount": Decimal("250000")})
+    services.opportunity_update(
+        opportunity=deal, by=deals_org.rep, data={"amount": Decimal("250000")}
+    )
     event = deal.events.get(kind="updated")
-    assert event.payload["changes"]["amount"] == ["200000.00", "250000"] or "amount" in event.payload["changes"]
+    assert (
+        event.payload["changes"]["amount"] == ["200000.00", "250000"]
+        or "amount" in event.payload["changes"]
+    )
     with pytest.raises(ServiceError):
         services.opportunity_update(
             opportunity=deal, by=deals_org.rep, data={"stage": deals_org.stage("谈判")}
@@ -159,13 +164,35 @@ def test_forecast_sums_weighted_amounts_by_month_owner_and_department(deals_org)
     today = timezone.localdate().replace(day=10)
     next_month = (today.replace(day=1) + dt.timedelta(days=40)).replace(day=10)
     s60, s30 = deals_org.stage("方案报价"), deals_org.stage("需求确认")
-    OpportunityFactory(owner=deals_org.rep, stage=s60, amount=Decimal("100000"), expected_close_date=today)
-    OpportunityFactory(owner=deals_org.rep, stage=s30, amount=Decimal("50000"), expected_close_date=today)
-    OpportunityFactory(owner=deals_org.rep_north, stage=s60, amount=Decimal("10000"), expected_close_date=next_month)
+    OpportunityFactory(
+        owner=deals_org.rep, stage=s60, amount=Decimal("100000"), expected_close_date=today
+    )
+    OpportunityFactory(
+        owner=deals_org.rep, stage=s30, amount=Decimal("50000"), expected_close_date=today
+    )
+    OpportunityFactory(
+        owner=deals_org.rep_north,
+        stage=s60,
+        amount=Decimal("10000"),
+        expected_close_date=next_month,
+    )
     # Left out: won, no close date, and a month outside the range.
-    OpportunityFactory(owner=deals_org.rep, stage=deals_org.stage("赢单"), status="won", amount=Decimal("999"), expected_close_date=today)
-    OpportunityFactory(owner=deals_org.rep, stage=s60, amount=Decimal("999"), expected_close_date=None)
-    OpportunityFactory(owner=deals_org.rep, stage=s60, amount=Decimal("999"), expected_close_date=today - dt.timedelta(days=400))
+    OpportunityFactory(
+        owner=deals_org.rep,
+        stage=deals_org.stage("赢单"),
+        status="won",
+        amount=Decimal("999"),
+        expected_close_date=today,
+    )
+    OpportunityFactory(
+        owner=deals_org.rep, stage=s60, amount=Decimal("999"), expected_close_date=None
+    )
+    OpportunityFactory(
+        owner=deals_org.rep,
+        stage=s60,
+        amount=Decimal("999"),
+        expected_close_date=today - dt.timedelta(days=400),
+    )
 
     data = selectors.forecast(user=fresh(deals_org.director), months=3)
     by_owner = {r.key: r for r in data.rows}
@@ -177,7 +204,10 @@ def test_forecast_sums_weighted_amounts_by_month_owner_and_department(deals_org)
     assert data.weighted == money(81000) and data.amount == money(160000)
 
     by_dept = selectors.forecast(user=fresh(deals_org.director), months=3, by="department")
-    assert {r.label: r.weighted for r in by_dept.rows} == {"华东组": money(75000), "华北组": money(6000)}
+    assert {r.label: r.weighted for r in by_dept.rows} == {
+        "华东组": money(75000),
+        "华北组": money(6000),
+    }
 
     # Scope: a rep sees only their own deals.
     mine = selectors.forecast(user=fresh(deals_org.rep), months=3)
@@ -206,7 +236,11 @@ def test_quote_totals_discounts_and_number(deals_org, deal):
     assert quote.total == money(2700 + 400 + 99.99)
     assert quote.discount_amount == money(300)
     assert quote.max_discount == Decimal("10.00")
-    assert [li.amount for li in quote.lines.order_by("order")] == [money(2700), money(400), money("99.99")]
+    assert [li.amount for li in quote.lines.order_by("order")] == [
+        money(2700),
+        money(400),
+        money("99.99"),
+    ]
     year = timezone.localdate().year
     assert quote.number == f"BJ-{year}-000001"
     assert quote.events.filter(kind="created").exists()
@@ -215,7 +249,12 @@ def test_quote_totals_discounts_and_number(deals_org, deal):
 
 
 def test_quote_bad_lines_are_refused(deals_org, deal):
-    for lines in ([], [{"quantity": 1}], [{"description": "x", "unit_price": "abc"}], [{"description": "x", "unit_price": 1, "discount": 101}]):
+    for lines in (
+        [],
+        [{"quantity": 1}],
+        [{"description": "x", "unit_price": "abc"}],
+        [{"description": "x", "unit_price": 1, "discount": 101}],
+    ):
         with pytest.raises(ServiceError):
             _quote(deals_org, deal, *lines)
     assert not Quote.objects.exists()
@@ -253,7 +292,10 @@ def test_rejected_discount_then_edit_returns_to_draft(deals_org, deal, discount_
     quote.refresh_from_db()
     assert quote.status == Quote.Status.REJECTED
     quote = services.quote_update(
-        quote=quote, by=deals_org.rep, data={}, lines=[{"product": ProductFactory().pk, "discount": 5}]
+        quote=quote,
+        by=deals_org.rep,
+        data={},
+        lines=[{"product": ProductFactory().pk, "discount": 5}],
     )
     assert quote.status == Quote.Status.DRAFT and quote.max_discount == Decimal("5.00")
     assert services.quote_submit(quote=quote, by=deals_org.rep).status == Quote.Status.APPROVED
@@ -272,7 +314,9 @@ def test_accepted_quote_becomes_a_draft_contract_once(deals_org, deal, discount_
 
     deals_org.rep.user_permissions.add(Permission.objects.get(codename="add_contract"))
     rep = fresh(deals_org.rep)
-    quote = _quote(deals_org, deal, {"product": ProductFactory(price=Decimal("5000")).pk, "quantity": 2})
+    quote = _quote(
+        deals_org, deal, {"product": ProductFactory(price=Decimal("5000")).pk, "quantity": 2}
+    )
     with pytest.raises(ServiceError):
         services.quote_to_contract(quote=quote, by=rep)
     quote = services.quote_submit(quote=quote, by=rep)

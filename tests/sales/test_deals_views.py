@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 from apps.sales.models import Opportunity, Quote
 from apps.sales.services import deals as services
 from tests.customers.factories import CustomerFactory
-from tests.sales.deals_fixtures import deals_org, discount_template, fresh  # noqa: F401
 from tests.sales.factories import OpportunityFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,9 +30,13 @@ def _deals(org, n):
     stages = [org.stage(s) for s in ("初步接洽", "需求确认", "方案报价", "赢单")]
     made = []
     for i in range(n):
-        opp = OpportunityFactory(owner=org.rep, stage=stages[i % len(stages)], amount=Decimal(1000 + i))
+        opp = OpportunityFactory(
+            owner=org.rep, stage=stages[i % len(stages)], amount=Decimal(1000 + i)
+        )
         quote = services.quote_create(
-            by=org.rep, data={"opportunity": opp}, lines=[{"product": ProductFactory().pk, "quantity": 1}]
+            by=org.rep,
+            data={"opportunity": opp},
+            lines=[{"product": ProductFactory().pk, "quantity": 1}],
         )
         made.append((opp, quote))
     return made
@@ -59,7 +62,11 @@ def test_every_page_is_constant_in_queries(client, deals_org):
     more = _deals(deals_org, 9)
     # The same objects get more history too: moves and quotes on the first deal.
     services.opportunity_move(opportunity=opp, stage=deals_org.stage("谈判"), by=deals_org.rep)
-    services.quote_create(by=deals_org.rep, data={"opportunity": opp}, lines=[{"product": p.pk} for p in [ProductFactory(), ProductFactory()]])
+    services.quote_create(
+        by=deals_org.rep,
+        data={"opportunity": opp},
+        lines=[{"product": p.pk} for p in [ProductFactory(), ProductFactory()]],
+    )
     after = {url: count_queries(client, url) for url in urls}
     assert after == before
     assert len(more) == 9
@@ -77,7 +84,9 @@ def test_board_limits_columns_and_loads_more(client, deals_org, settings):
     html = res.content.decode()
     assert html.count('class="card weft-deal-card') == sel.BOARD_COLUMN_SIZE
     assert "3 more" in html
-    res = client.get(f"/sales/opportunities/board/stages/{stage.pk}/?offset={sel.BOARD_COLUMN_SIZE}", **HTMX)
+    res = client.get(
+        f"/sales/opportunities/board/stages/{stage.pk}/?offset={sel.BOARD_COLUMN_SIZE}", **HTMX
+    )
     assert res.content.decode().count('class="card weft-deal-card') == 3
 
 
@@ -86,9 +95,15 @@ def test_board_shows_only_visible_deals_and_stalled_badge(client, deals_org):
 
     from django.utils import timezone
 
-    mine = OpportunityFactory(owner=deals_org.rep, stage=deals_org.stage("需求确认"), name="我的商机")
-    OpportunityFactory(owner=deals_org.rep_north, stage=deals_org.stage("需求确认"), name="别人的商机")
-    Opportunity.objects.filter(pk=mine.pk).update(stage_changed_at=timezone.now() - dt.timedelta(days=60))
+    mine = OpportunityFactory(
+        owner=deals_org.rep, stage=deals_org.stage("需求确认"), name="我的商机"
+    )
+    OpportunityFactory(
+        owner=deals_org.rep_north, stage=deals_org.stage("需求确认"), name="别人的商机"
+    )
+    Opportunity.objects.filter(pk=mine.pk).update(
+        stage_changed_at=timezone.now() - dt.timedelta(days=60)
+    )
     client.force_login(deals_org.rep)
     html = client.get("/sales/opportunities/board/").content.decode()
     assert "我的商机" in html and "别人的商机" not in html
@@ -133,12 +148,19 @@ def test_create_opportunity_page(client, deals_org):
     assert client.get(f"/sales/opportunities/new/?customer={customer.pk}").status_code == 200
     res = client.post(
         "/sales/opportunities/new/",
-        {"customer": customer.pk, "name": "页面商机", "amount": "5000", "stage": deals_org.stage("需求确认").pk},
+        {
+            "customer": customer.pk,
+            "name": "页面商机",
+            "amount": "5000",
+            "stage": deals_org.stage("需求确认").pk,
+        },
     )
     assert res.status_code == 302
     opp = Opportunity.objects.get(name="页面商机")
     assert opp.stage.name == "需求确认" and opp.probability == 30
-    res = client.post("/sales/opportunities/new/", {"customer": customer.pk, "name": "", "amount": "x"})
+    res = client.post(
+        "/sales/opportunities/new/", {"customer": customer.pk, "name": "", "amount": "x"}
+    )
     assert res.status_code == 200 and Opportunity.objects.count() == 1
 
 
@@ -175,7 +197,9 @@ def test_quote_form_with_lines_and_actions(client, deals_org, discount_template)
 
 def test_customer_360_shows_deal_panels(client, deals_org):
     opp = OpportunityFactory(owner=deals_org.rep, stage=deals_org.stage("方案报价"), name="360商机")
-    services.quote_create(by=deals_org.rep, data={"opportunity": opp}, lines=[{"product": ProductFactory().pk}])
+    services.quote_create(
+        by=deals_org.rep, data={"opportunity": opp}, lines=[{"product": ProductFactory().pk}]
+    )
     client.force_login(deals_org.rep)
     html = client.get(f"/customers/{opp.customer_id}/").content.decode()
     assert 'data-panel="opportunities"' in html and "360商机" in html
@@ -183,8 +207,12 @@ def test_customer_360_shows_deal_panels(client, deals_org):
 
 
 def test_global_search_finds_visible_opportunities(client, deals_org):
-    OpportunityFactory(owner=deals_org.rep, stage=deals_org.stage("方案报价"), name="星辰数据中心项目")
-    OpportunityFactory(owner=deals_org.rep_north, stage=deals_org.stage("方案报价"), name="星辰北方项目")
+    OpportunityFactory(
+        owner=deals_org.rep, stage=deals_org.stage("方案报价"), name="星辰数据中心项目"
+    )
+    OpportunityFactory(
+        owner=deals_org.rep_north, stage=deals_org.stage("方案报价"), name="星辰北方项目"
+    )
     client.force_login(deals_org.rep)
     html = client.get("/search/?q=星辰").content.decode()
     assert "星辰数据中心项目" in html and "星辰北方项目" not in html

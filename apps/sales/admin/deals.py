@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+
 from apps.customers.admin import _UserFormAdmin
 from apps.studio.forms import CustomFieldsFormMixin
 
@@ -180,4 +181,3 @@ class QuoteAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-

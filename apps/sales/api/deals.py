@@ -63,7 +63,16 @@ class ReadWithPermWriteWithModelPerms(permissions.DjangoModelPermissions):
 class StageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Stage
-        fields = ["id", "pipeline", "name", "order", "probability", "is_won", "is_lost", "stalled_days"]
+        fields = [
+            "id",
+            "pipeline",
+            "name",
+            "order",
+            "probability",
+            "is_won",
+            "is_lost",
+            "stalled_days",
+        ]
 
     def validate(self, attrs):
         is_won = attrs.get("is_won", getattr(self.instance, "is_won", False))
@@ -150,7 +159,10 @@ class OpportunitySerializer(
     owner_name = serializers.StringRelatedField(source="owner", read_only=True)
     weighted_amount = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True)
     reason = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, max_length=300,
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=300,
         help_text="The reason, when `stage` is a lost stage.",
     )
 
@@ -311,7 +323,9 @@ class OpportunityViewSet(MemoScopedMixin, ShareActionsMixin, ScopedModelViewSet)
         except ValueError:
             raise serializers.ValidationError({"months": [_("A whole number.")]}) from None
         filters_data = {
-            k: v for k, v in params.items() if k not in ("by", "start", "months", "page", "page_size")
+            k: v
+            for k, v in params.items()
+            if k not in ("by", "start", "months", "page", "page_size")
         }
         data = selectors.forecast(
             user=request.user, filters=filters_data, start=start, months=months, by=by
@@ -413,16 +427,29 @@ class QuoteLineSerializer(serializers.ModelSerializer):
         required=False,
         default=Decimal(0),
     )
-    quantity = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"), default=Decimal(1))
+    quantity = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), default=Decimal(1)
+    )
 
     class Meta:
         model = QuoteLine
-        fields = ["id", "product", "description", "quantity", "unit", "unit_price", "discount", "amount"]
+        fields = [
+            "id",
+            "product",
+            "description",
+            "quantity",
+            "unit",
+            "unit_price",
+            "discount",
+            "amount",
+        ]
         read_only_fields = ["id", "amount"]
         extra_kwargs = {"description": {"required": False}, "unit": {"required": False}}
 
 
-class QuoteSerializer(ServiceSerializerMixin, CustomFieldsSerializerMixin, serializers.ModelSerializer):
+class QuoteSerializer(
+    ServiceSerializerMixin, CustomFieldsSerializerMixin, serializers.ModelSerializer
+):
     customer = VisibleRelatedField(Customer, required=False)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     opportunity = VisibleRelatedField(Opportunity, allow_null=True, required=False)

@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from apps.org.demo import DemoContext, grant_perms, seeder, set_scopes
 
-DEALS = ("opportunity", "quote", "product", "productcategory", "pipeline", "stage")
 PIPELINES = {
     "直销": [
         ("初步接洽", 10, False, False, 14),
@@ -110,7 +109,8 @@ def seed_permissions(ctx: DemoContext) -> None:
     for name in ("总经理", "财务"):
         grant_perms(
             r[name],
-            _perms("opportunity", ("view", "export")) + _perms("quote", ("view",))
+            _perms("opportunity", ("view", "export"))
+            + _perms("quote", ("view",))
             + _perms("product", ("view",)),
         )
         set_scopes(r[name], {"sales.Opportunity": "all", "sales.Quote": "all"})
@@ -145,7 +145,9 @@ def seed_products() -> list:
 
     made = []
     for order, (category, rows) in enumerate(PRODUCTS.items()):
-        cat, _created = ProductCategory.objects.get_or_create(name=category, defaults={"order": order})
+        cat, _created = ProductCategory.objects.get_or_create(
+            name=category, defaults={"order": order}
+        )
         for sku, name, unit, price in rows:
             product, _created = Product.objects.get_or_create(
                 sku=sku,
@@ -192,11 +194,10 @@ def seed_opportunities(ctx: DemoContext, pipelines: dict) -> int:
         return 0
     rng = random.Random(32)  # noqa: S311 - demo data, not security
     owners = [ctx.users["sales1"], ctx.users["sales2"], ctx.users["sales_director"]]
-    customers = {
-        o.pk: list(Customer.objects.filter(owner=o).order_by("pk")[:80]) for o in owners
-    }
+    customers = {o.pk: list(Customer.objects.filter(owner=o).order_by("pk")[:80]) for o in owners}
     stages = {
-        name: list(Stage.objects.filter(pipeline=p).order_by("order")) for name, p in pipelines.items()
+        name: list(Stage.objects.filter(pipeline=p).order_by("order"))
+        for name, p in pipelines.items()
     }
     today = timezone.localdate()
     made = 0
@@ -259,7 +260,9 @@ def seed_quotes(ctx: DemoContext, products: list) -> int:
             {
                 "product": p.pk,
                 "quantity": rng.choice([1, 1, 2, 3, 5, 10]),
-                "discount": rng.choice([18, 20, 25]) if big_discount and n == 0 else rng.choice([0, 0, 5, 8, 10]),
+                "discount": rng.choice([18, 20, 25])
+                if big_discount and n == 0
+                else rng.choice([0, 0, 5, 8, 10]),
             }
             for n, p in enumerate(picks)
         ]
@@ -269,7 +272,8 @@ def seed_quotes(ctx: DemoContext, products: list) -> int:
                 "opportunity": opp,
                 "title": f"{opp.name} 报价",
                 "valid_until": timezone.localdate() + dt.timedelta(days=30),
-                "terms": "报价含税（13% 增值税），有效期 30 天；付款方式：合同签订后预付 30%，验收后付清。",
+                "terms": "报价含税（13% 增值税），有效期 30 天；"
+                "付款方式：合同签订后预付 30%，验收后付清。",
             },
             lines=lines,
         )
@@ -299,4 +303,7 @@ def seed_deals(ctx: DemoContext) -> None:
     products = seed_products()
     deals = seed_opportunities(ctx, pipelines)
     quotes = seed_quotes(ctx, products)
-    ctx.log(f"sales (deals): {len(pipelines)} pipelines, {len(products)} products, {deals} new deals, {quotes} new quotes")
+    ctx.log(
+        f"sales (deals): {len(pipelines)} pipelines, {len(products)} products, "
+        f"{deals} new deals, {quotes} new quotes"
+    )

@@ -52,6 +52,7 @@ QUOTE_ORDERINGS = ("number", "total", "created_at", "valid_until", "status")
 BOARD_COLUMN_SIZE = 20
 FORECAST_MAX_MONTHS = 24
 
+
 def weighted_sum() -> Sum:
     """Sum of amount × probability / 100 (a fresh expression each time: Django resolves them
     in place)."""
@@ -125,9 +126,7 @@ def opportunity_list(
         "customer", "owner", "stage", "pipeline"
     )
     qs = _filtered(OpportunityFilter, filters, qs, user)
-    return _ordered(
-        qs, Opportunity, ordering, user, OPPORTUNITY_ORDERINGS, ["-updated_at", "-id"]
-    )
+    return _ordered(qs, Opportunity, ordering, user, OPPORTUNITY_ORDERINGS, ["-updated_at", "-id"])
 
 
 def opportunity_get(*, user, pk, action: str = "view") -> Opportunity:
@@ -135,7 +134,13 @@ def opportunity_get(*, user, pk, action: str = "view") -> Opportunity:
         return (
             Opportunity.objects.visible_to(user, action)
             .select_related(
-                "customer", "contact", "campaign", "owner", "department", "stage", "pipeline",
+                "customer",
+                "contact",
+                "campaign",
+                "owner",
+                "department",
+                "stage",
+                "pipeline",
                 "created_by",
             )
             .get(pk=pk)
@@ -171,9 +176,9 @@ def opportunity_detail(*, user, opportunity: Opportunity) -> OpportunityPage:
     quotes = []
     if user.has_perm("sales.view_quote"):
         quotes = list(
-            Quote.objects.visible_to(user).filter(opportunity=opportunity).order_by("-created_at")[
-                :20
-            ]
+            Quote.objects.visible_to(user)
+            .filter(opportunity=opportunity)
+            .order_by("-created_at")[:20]
         )
     stages = list(Stage.objects.filter(pipeline_id=opportunity.pipeline_id).order_by("order", "id"))
     days = stalled_days_for(opportunity.stage, SalesSettings.load().stalled_days_default)
@@ -434,7 +439,12 @@ def quote_get(*, user, pk, action: str = "view") -> Quote:
         return (
             Quote.objects.visible_to(user, action)
             .select_related(
-                "customer", "contact", "opportunity", "owner", "department", "approval",
+                "customer",
+                "contact",
+                "opportunity",
+                "owner",
+                "department",
+                "approval",
                 "created_by",
             )
             .prefetch_related(

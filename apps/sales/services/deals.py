@@ -59,9 +59,7 @@ def record(opportunity: Opportunity, kind: str, by, /, **payload) -> Opportunity
 
 def pipeline_default() -> Pipeline | None:
     """The default active pipeline, else the first active one."""
-    return (
-        Pipeline.objects.filter(is_active=True).order_by("-is_default", "order", "id").first()
-    )
+    return Pipeline.objects.filter(is_active=True).order_by("-is_default", "order", "id").first()
 
 
 def first_open_stage(pipeline: Pipeline) -> Stage | None:
@@ -119,9 +117,7 @@ def _normalise_refs(data: Mapping, by) -> dict:
 
 
 @transaction.atomic
-def opportunity_create(
-    *, by, data: Mapping, owner=None, pipeline=None, stage=None
-) -> Opportunity:
+def opportunity_create(*, by, data: Mapping, owner=None, pipeline=None, stage=None) -> Opportunity:
     """Create an opportunity in `stage` (default: the first open stage of `pipeline`, default:
     the default pipeline). `owner` defaults to `by`; someone else needs
     `sales.assign_opportunity`. History: a CREATED event and the first StageChange row."""
@@ -133,7 +129,9 @@ def opportunity_create(
         require(by, "sales.assign_opportunity")
     if not owner.is_active:
         raise ServiceError(_("Choose an active user as owner."), field="owner")
-    refuse_restricted(by, Opportunity, [k for k in data if k in OPPORTUNITY_FIELDS or k == "custom"])
+    refuse_restricted(
+        by, Opportunity, [k for k in data if k in OPPORTUNITY_FIELDS or k == "custom"]
+    )
     data = _normalise_refs(data, by)
     if data.get("customer") is None:
         raise ServiceError(_("Choose a customer."), field="customer")
@@ -207,12 +205,12 @@ def opportunity_update(*, opportunity: Opportunity, by, data: Mapping) -> Opport
     data = _normalise_refs(data, by)
     changes = apply(opp, data, OPPORTUNITY_FIELDS)
     if "custom" in data:
-        clean = validate_custom_or_raise(
-            Opportunity, data["custom"], instance=opp, partial=True
-        )
+        clean = validate_custom_or_raise(Opportunity, data["custom"], instance=opp, partial=True)
         if clean != opp.custom:
             changes["custom"] = sorted(
-                k for k in set(clean) | set(opp.custom or {}) if clean.get(k) != (opp.custom or {}).get(k)
+                k
+                for k in set(clean) | set(opp.custom or {})
+                if clean.get(k) != (opp.custom or {}).get(k)
             )
             opp.custom = clean
     if not changes:
@@ -286,13 +284,23 @@ def opportunity_move(*, opportunity: Opportunity, stage, by, reason: str = "") -
         kind = OpportunityEvent.Kind.REOPENED
     else:
         kind = OpportunityEvent.Kind.MOVED
-    payload = {"from": previous.pk, "to": stage.pk, "from_name": previous.name, "to_name": stage.name}
+    payload = {
+        "from": previous.pk,
+        "to": stage.pk,
+        "from_name": previous.name,
+        "to_name": stage.name,
+    }
     if reason:
         payload["reason"] = reason
     record(opp, kind, by, **payload)
-    if by is not None and opp.owner_id != by.pk and kind in (
-        OpportunityEvent.Kind.WON,
-        OpportunityEvent.Kind.LOST,
+    if (
+        by is not None
+        and opp.owner_id != by.pk
+        and kind
+        in (
+            OpportunityEvent.Kind.WON,
+            OpportunityEvent.Kind.LOST,
+        )
     ):
         notify.send(
             opp.owner,

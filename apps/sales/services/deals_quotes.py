@@ -72,7 +72,9 @@ def _product_data(data: Mapping) -> dict:
     data = dict(data)
     category = data.get("category")
     if category not in (None, "") and not isinstance(category, ProductCategory):
-        found = ProductCategory.objects.filter(pk=category).first() if str(category).isdigit() else None
+        found = (
+            ProductCategory.objects.filter(pk=category).first() if str(category).isdigit() else None
+        )
         if found is None:
             raise ServiceError(_("Choose a valid category."), field="category")
         data["category"] = found
@@ -271,9 +273,7 @@ def _check_quote(quote: Quote) -> None:
     if not quote.customer_id:
         raise ServiceError(_("Choose a customer."), field="customer")
     if quote.opportunity_id and quote.opportunity.customer_id != quote.customer_id:
-        raise ServiceError(
-            _("The opportunity belongs to another customer."), field="opportunity"
-        )
+        raise ServiceError(_("The opportunity belongs to another customer."), field="opportunity")
     if quote.contact_id and quote.contact.customer_id != quote.customer_id:
         raise ServiceError(_("The contact does not belong to this customer."), field="contact")
     quote.full_clean(

@@ -74,7 +74,11 @@ def opportunity_list(request):
         "users": _users(),
         "can_export": request.user.has_perm("sales.export_opportunity"),
     }
-    template = "sales/deals/_opportunity_results.html" if is_htmx(request) else "sales/deals/opportunity_list.html"
+    template = (
+        "sales/deals/_opportunity_results.html"
+        if is_htmx(request)
+        else "sales/deals/opportunity_list.html"
+    )
     return render(request, template, context)
 
 
@@ -144,7 +148,9 @@ def board_column(request, stage: int):
         "more": more,
         "next_offset": offset + len(cards),
         "stage": stage_obj,
-        "stages": list(Stage.objects.filter(pipeline_id=stage_obj.pipeline_id).order_by("order", "id")),
+        "stages": list(
+            Stage.objects.filter(pipeline_id=stage_obj.pipeline_id).order_by("order", "id")
+        ),
         "can_move": request.user.has_perm("sales.change_opportunity"),
         "f": request.GET,
     }
@@ -156,9 +162,9 @@ def _column_heads(request, stages: list[Stage]) -> list[dict]:
     qs = Opportunity.objects.visible_to(request.user).filter(stage__in=stages)
     sums = {
         r["stage"]: r
-        for r in qs.order_by().values("stage").annotate(
-            n=Count("pk"), sum_amount=Sum("amount"), sum_weighted=selectors.weighted_sum()
-        )
+        for r in qs.order_by()
+        .values("stage")
+        .annotate(n=Count("pk"), sum_amount=Sum("amount"), sum_weighted=selectors.weighted_sum())
     }
     return [
         {
@@ -210,7 +216,9 @@ def opportunity_move(request, pk: int):
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, _("%(deal)s moved to %(stage)s.") % {"deal": opp.name, "stage": opp.stage.name})
+        messages.success(
+            request, _("%(deal)s moved to %(stage)s.") % {"deal": opp.name, "stage": opp.stage.name}
+        )
     return redirect(opp)
 
 
@@ -274,7 +282,9 @@ def opportunity_create(request):
     if form.is_bound and str(form.data.get("customer", "")).isdigit():
         chosen = customers.filter(pk=int(form.data["customer"])).first()
     return render(
-        request, "sales/deals/opportunity_form.html", {"form": form, "obj": None, "customer": chosen}
+        request,
+        "sales/deals/opportunity_form.html",
+        {"form": form, "obj": None, "customer": chosen},
     )
 
 

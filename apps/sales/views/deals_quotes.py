@@ -127,14 +127,18 @@ def quote_list(request):
     if request.GET.get("export") == "xlsx":
         if not request.user.has_perm("sales.export_opportunity"):
             raise PermissionDenied
-        return xlsx_response(QuoteResource(user=request.user).export(queryset=qs[:50_000]), "quotes")
+        return xlsx_response(
+            QuoteResource(user=request.user).export(queryset=qs[:50_000]), "quotes"
+        )
     context = {
         "page": page_of(request, qs),
         "f": request.GET,
         "filter_errors": errors,
         "statuses": Quote.Status.choices,
     }
-    template = "sales/deals/_quote_results.html" if is_htmx(request) else "sales/deals/quote_list.html"
+    template = (
+        "sales/deals/_quote_results.html" if is_htmx(request) else "sales/deals/quote_list.html"
+    )
     return render(request, template, context)
 
 
@@ -142,7 +146,9 @@ def _quote_context(request, quote: Quote) -> dict:
     user = request.user
     can_change = user.has_perm("sales.change_quote", quote)
     S = Quote.Status
-    contracts = list(quote.contracts.only("pk", "number")) if user.has_perm("sales.view_contract") else []
+    contracts = (
+        list(quote.contracts.only("pk", "number")) if user.has_perm("sales.view_contract") else []
+    )
     return {
         "obj": quote,
         "lines": list(quote.lines.all()),
@@ -182,12 +188,18 @@ def _quote_form_page(request, quote: Quote | None):
     initial, opportunity, customer = {}, None, None
     if quote is None:
         if request.GET.get("opportunity", "").isdigit():
-            opportunity = opportunities.select_related("customer").filter(
-                pk=int(request.GET["opportunity"])
-            ).first()
+            opportunity = (
+                opportunities.select_related("customer")
+                .filter(pk=int(request.GET["opportunity"]))
+                .first()
+            )
         if opportunity is not None:
             customer = opportunity.customer
-            initial = {"opportunity": opportunity.pk, "customer": customer.pk, "title": opportunity.name}
+            initial = {
+                "opportunity": opportunity.pk,
+                "customer": customer.pk,
+                "title": opportunity.name,
+            }
         elif request.GET.get("customer", "").isdigit():
             customer = customers.filter(pk=int(request.GET["customer"])).first()
             initial = {"customer": customer.pk} if customer else {}
