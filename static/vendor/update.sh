@@ -12,7 +12,7 @@ ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/../.." && pwd)
 NM="$ROOT/node_modules"
 OUT="$ROOT/static/vendor"
 
-for pkg in bootstrap bootstrap-icons htmx.org; do
+for pkg in bootstrap bootstrap-icons htmx.org sortablejs; do
     if [ ! -d "$NM/$pkg" ]; then
         echo "node_modules/$pkg is missing: run 'npm ci' first" >&2
         exit 1
@@ -23,7 +23,7 @@ version() {
     node -p "require('$NM/$1/package.json').version"
 }
 
-rm -rf "$OUT/bootstrap" "$OUT/bootstrap-icons" "$OUT/htmx"
+rm -rf "$OUT/bootstrap" "$OUT/bootstrap-icons" "$OUT/htmx" "$OUT/sortablejs"
 
 # Bootstrap: css + bundle js (Popper included). The source maps are copied too, because the
 # minified files name them and ManifestStaticFilesStorage refuses a reference it cannot find.
@@ -49,5 +49,11 @@ cp "$NM/htmx.org/dist/htmx.min.js" "$OUT/htmx/"
 cp "$NM/htmx.org/LICENSE" "$OUT/htmx/LICENSE"
 version htmx.org > "$OUT/htmx/VERSION"
 
+# SortableJS: drag-and-drop of the sales kanban board (touch-friendly, no dependencies).
+mkdir -p "$OUT/sortablejs"
+cp "$NM/sortablejs/Sortable.min.js" "$OUT/sortablejs/"
+cp "$NM/sortablejs/LICENSE" "$OUT/sortablejs/LICENSE"
+version sortablejs > "$OUT/sortablejs/VERSION"
+
 echo "static/vendor: bootstrap $(version bootstrap), bootstrap-icons $(version bootstrap-icons)," \
-    "htmx.org $(version htmx.org)"
+    "htmx.org $(version htmx.org), sortablejs $(version sortablejs)"
