@@ -18,7 +18,6 @@ from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -101,7 +100,7 @@ def invoice_request(*, contract: Contract, by, data: Mapping) -> Invoice:
     try:
         with transaction.atomic():
             Contract.objects.filter(pk=contract.pk).update(
-                invoiced_amount=F("invoiced_amount") + amount, updated_at=timezone.now()
+                invoiced_amount=contract.invoiced_amount + amount, updated_at=timezone.now()
             )
     except IntegrityError:
         raise ServiceError(
@@ -159,7 +158,7 @@ def _lock_invoice(invoice: Invoice) -> tuple[Invoice, Contract]:
 
 def _release(invoice: Invoice, contract: Contract) -> None:
     Contract.objects.filter(pk=contract.pk).update(
-        invoiced_amount=F("invoiced_amount") - invoice.amount, updated_at=timezone.now()
+        invoiced_amount=contract.invoiced_amount - invoice.amount, updated_at=timezone.now()
     )
 
 

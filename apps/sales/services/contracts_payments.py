@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -153,8 +153,13 @@ def payment_record(*, contract: Contract, by, data: Mapping) -> Payment:
         raise ServiceError(_("The instalment belongs to another contract."), field="plan")
     try:
         with transaction.atomic():
-            Contract.objects.filter(pk=contract.pk).update(
-                received_amount=F("received_amount") + amount, updated_at=timezone.now()
+            # The new total from the locked row, not F() + amount: SQLite keeps decimals as
+            # floats, and 0.1 + 0.2 summed there would pass 0.30 and trip the check. The
+            # filter on the old total makes a stale read (a bug) fail instead of overwrite.
+            updated = Contract.objects.filter(
+                pk=contract.pk, received_amount=contract.received_amount
+            ).update(
+                received_amount=contract.received_amount + amount, updated_at=timezone.now()
             )
     except IntegrityError:
         raise ServiceError(
@@ -162,6 +167,8 @@ def payment_record(*, contract: Contract, by, data: Mapping) -> Payment:
             field="amount",
             code="overpayment",
         ) from None
+    if not updated:
+        raise ConflictError(_("The contract's payments changed meanwhile; try again."))
     payment = Payment.objects.create(
         contract=contract,
         plan=plan,
@@ -204,7 +211,7 @@ def payment_delete(*, payment: Payment, by) -> None:
     if payment is None:
         raise ConflictError(_("The payment was already removed."))
     Contract.objects.filter(pk=contract.pk).update(
-        received_amount=F("received_amount") - payment.amount, updated_at=timezone.now()
+        received_amount=contract.received_amount - payment.amount, updated_at=timezone.now()
     )
     record(
         contract,
