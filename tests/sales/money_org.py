@@ -202,6 +202,9 @@ def reject(user, obj):
 def active_contract(owner, *, amount="100000.00", status=Contract.Status.EXECUTING, **kwargs):
     """A contract already past approval (money may move on it), owned by `owner`."""
     return ContractFactory(
-        owner=owner, amount=Decimal(amount), status=status, number=services.next_contract_number(),
+        owner=owner,
+        amount=Decimal(amount),
+        status=status,
+        number=services.next_contract_number(),
         **kwargs,
     )
