@@ -28,7 +28,9 @@ class _UserOnly:
         self.user = user
 
 
-class _Base(django_filters.FilterSet):
+class _UserInit:
+    """Lets a selector pass `user=` instead of a request (the FilterSet only reads the user)."""
+
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None, user=None):
         if request is None and user is not None:
             request = _UserOnly(user)
@@ -50,7 +52,7 @@ class OwnerFilter(django_filters.CharFilter):
             raise forms.ValidationError(_("Give a user id or “me”.")) from None
 
 
-class ContractFilter(CustomFieldsFilterSetMixin, _Base):
+class ContractFilter(_UserInit, CustomFieldsFilterSetMixin, django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Contract.Status.choices)
     delivery_status = django_filters.MultipleChoiceFilter(choices=Contract.Delivery.choices)
     owner = OwnerFilter(field_name="owner_id", label=_("owner"))
@@ -87,7 +89,7 @@ class ContractFilter(CustomFieldsFilterSetMixin, _Base):
         )
 
 
-class PaymentFilter(_Base):
+class PaymentFilter(_UserInit, django_filters.FilterSet):
     customer = django_filters.NumberFilter(field_name="contract__customer_id", label=_("customer"))
     method = django_filters.MultipleChoiceFilter(choices=Payment.Method.choices)
     owner = OwnerFilter(field_name="contract__owner_id", label=_("owner"))
@@ -108,7 +110,7 @@ class PaymentFilter(_Base):
         )
 
 
-class InvoiceFilter(_Base):
+class InvoiceFilter(_UserInit, django_filters.FilterSet):
     customer = django_filters.NumberFilter(field_name="contract__customer_id", label=_("customer"))
     status = django_filters.MultipleChoiceFilter(choices=Invoice.Status.choices)
     kind = django_filters.MultipleChoiceFilter(choices=Invoice.Kind.choices)

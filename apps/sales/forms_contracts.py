@@ -116,6 +116,28 @@ class ContractForm(CustomFieldsFormMixin, forms.ModelForm):
                     self.fields[name].required = False
                     self.fields[name].help_text = _("Fixed once the contract is approved.")
 
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start_date"), cleaned.get("end_date")
+        if start and end and end < start:
+            self.add_error("end_date", _("The end date is before the start date."))
+        return cleaned
+
+    def _post_clean(self):
+        # The model's check constraints (dates ordered, no overpayment) are reported by the
+        # services with messages naming the field; Django's generic "Constraint … is
+        # violated" would only repeat them.
+        from django.forms.models import construct_instance
+
+        exclude = self._get_validation_exclusions()
+        try:
+            self.instance = construct_instance(self, self.instance, self._meta.fields)
+            self.instance.full_clean(
+                exclude=exclude, validate_unique=False, validate_constraints=False
+            )
+        except ValidationError as exc:
+            self._update_errors(exc)
+
     def service_data(self) -> dict:
         data = {
             n: self.cleaned_data[n]

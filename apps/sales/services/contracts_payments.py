@@ -158,9 +158,7 @@ def payment_record(*, contract: Contract, by, data: Mapping) -> Payment:
             # filter on the old total makes a stale read (a bug) fail instead of overwrite.
             updated = Contract.objects.filter(
                 pk=contract.pk, received_amount=contract.received_amount
-            ).update(
-                received_amount=contract.received_amount + amount, updated_at=timezone.now()
-            )
+            ).update(received_amount=contract.received_amount + amount, updated_at=timezone.now())
     except IntegrityError:
         raise ServiceError(
             _("Overpayment: the contract amount would be exceeded."),
