@@ -1,0 +1,276 @@
+"""Money-area pages: query counts on every list and detail page (constant with more rows),
+the status flow through the pages, forms with errors, field security on pages and the 360°
+panel, exports from the list pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apps.customers.models import Ticket
+from apps.sales.models import Contract, Invoice, PaymentPlan
+from apps.sales.services import contracts_invoices as invoices
+from apps.sales.services import contracts_payments as payments
+from tests.customers.factories import CustomerFactory
+from tests.sales.money_org import *  # noqa: F403
+from tests.sales.money_org import active_contract, fresh
+
+S = Contract.Status
+D = Decimal
+
+
+def login(client, user):
+    client.force_login(user)
+    return client
+
+
+def count_queries(client, url) -> int:
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        res = client.get(url)
+    assert res.status_code == 200, res.status_code
+    return len(ctx.captured_queries)
+
+
+def _money(contract, finance, n=1):
+    today = timezone.localdate()
+    for i in range(n):
+        PaymentPlan.objects.create(
+            contract=contract, seq=i + 1, due_date=today - dt.timedelta(days=i), amount=D("100")
+        )
+        payments.payment_record(contract=contract, by=fresh(finance), data={"amount": "50"})
+        invoices.invoice_request(contract=contract, by=fresh(finance), data={"amount": "10"})
+
+
+def _contracts(org, n):
+    made = []
+    for _i in range(n):
+        c = active_contract(org.rep, amount="10000.00")
+        _money(c, org.finance)
+        Ticket.objects.create(customer=c.customer, title="故障", contract_id=c.pk)
+        made.append(c)
+    return made
+
+
+@pytest.mark.parametrize(
+    "url", ["/sales/contracts/", "/sales/payments/", "/sales/invoices/", "/sales/contracts/aging/"]
+)
+def test_list_pages_query_count_constant(client, money_org, url):
+    _contracts(money_org, 2)
+    login(client, money_org.director)
+    few = count_queries(client, url)
+    _contracts(money_org, 6)
+    assert count_queries(client, url) == few
+    shell = count_queries(client, "/search/")
+    assert few - shell <= 8, (few, shell)
+
+
+def test_contract_detail_query_count_constant(client, money_org):
+    contract = active_contract(money_org.rep, amount="10000.00")
+    _money(contract, money_org.finance, 1)
+    login(client, money_org.rep)
+    url = f"/sales/contracts/{contract.pk}/"
+    few = count_queries(client, url)
+    _money_more = [
+        (
+            i,
+            Ticket.objects.create(
+                customer=contract.customer, title=f"t{i}", contract_id=contract.pk
+            ),
+        )
+        for i in range(5)
+    ]
+    today = timezone.localdate()
+    for i in range(5):
+        PaymentPlan.objects.create(contract=contract, seq=10 + i, due_date=today, amount=D("100"))
+        payments.payment_record(
+            contract=contract, by=fresh(money_org.finance), data={"amount": "20"}
+        )
+        invoices.invoice_request(
+            contract=contract, by=fresh(money_org.finance), data={"amount": "5"}
+        )
+    assert count_queries(client, url) == few
+    shell = count_queries(client, "/search/")
+    assert few - shell <= 14, (few, shell)
+
+
+def test_invoice_detail_query_count(client, money_org):
+    contract = active_contract(money_org.rep)
+    invoice = invoices.invoice_request(
+        contract=contract, by=fresh(money_org.rep), data={"amount": "1"}
+    )
+    login(client, money_org.finance)
+    n = count_queries(client, f"/sales/invoices/{invoice.pk}/")
+    shell = count_queries(client, "/search/")
+    assert n - shell <= 6, (n, shell)
+
+
+def test_customer_360_panel_constant_and_secured(client, money_org):
+    customer = CustomerFactory(owner=money_org.rep)
+    c = active_contract(money_org.rep, customer=customer, amount="4321.00")
+    Ticket.objects.create(customer=customer, title="安装故障", contract_id=c.pk)
+    url = f"/customers/{customer.pk}/"
+    login(client, money_org.rep)
+    few = count_queries(client, url)
+    for _i in range(4):
+        more = active_contract(money_org.rep, customer=customer)
+        Ticket.objects.create(customer=customer, title="x", contract_id=more.pk)
+    assert count_queries(client, url) == few
+    page = client.get(url).content.decode()
+    assert 'data-panel="contracts"' in page and "4321.00" in page and "安装故障" in page
+    login(client, money_org.service)
+    page = client.get(url).content.decode()
+    assert c.number in page and 'data-delivery="pending_review"' in page
+    assert "4321.00" not in page
+
+
+def test_service_sees_no_amounts_and_can_set_delivery(client, money_org):
+    contract = active_contract(money_org.rep, amount="8765.00")
+    login(client, money_org.service)
+    page = client.get(f"/sales/contracts/{contract.pk}/").content.decode()
+    assert "8765.00" not in page and 'data-section="delivery"' in page
+    assert "8765.00" not in client.get("/sales/contracts/").content.decode()
+    res = client.post(f"/sales/contracts/{contract.pk}/delivery/", {"delivery_status": "delivered"})
+    assert res.status_code == 302
+    contract.refresh_from_db()
+    assert contract.delivery_status == "delivered"
+    assert client.get("/sales/contracts/aging/").status_code == 403
+
+
+def test_outside_scope_pages_are_404(client, money_org):
+    contract = active_contract(money_org.rep_north)
+    login(client, money_org.rep)
+    assert client.get(f"/sales/contracts/{contract.pk}/").status_code == 404
+    assert client.post(f"/sales/contracts/{contract.pk}/submit/").status_code == 404
+    login(client, money_org.nobody)
+    assert client.get("/sales/contracts/").status_code == 403
+
+
+def test_create_submit_through_pages(client, money_org):
+    customer = CustomerFactory(owner=money_org.rep)
+    login(client, money_org.rep)
+    assert client.get(f"/sales/contracts/new/?customer={customer.pk}").status_code == 200
+    res = client.post(
+        "/sales/contracts/new/",
+        {
+            "customer": customer.pk,
+            "title": "页面合同",
+            "amount": "12000",
+            "owner": money_org.rep.pk,
+        },
+    )
+    assert res.status_code == 302, res.content.decode()[:2000]
+    contract = Contract.objects.get(title="页面合同")
+    assert contract.amount == D("12000.00")
+    client.post(f"/sales/contracts/{contract.pk}/submit/")
+    contract.refresh_from_db()
+    assert contract.status == S.PENDING
+
+
+def test_form_errors_shown_not_500(client, money_org):
+    customer = CustomerFactory(owner=money_org.rep)
+    login(client, money_org.rep)
+    res = client.post(
+        "/sales/contracts/new/",
+        {
+            "customer": customer.pk,
+            "title": "x",
+            "amount": "1",
+            "start_date": "2026-05-02",
+            "end_date": "2026-05-01",
+        },
+    )
+    assert res.status_code == 200 and "before the start date" in res.content.decode()
+    assert Contract.objects.count() == 0
+
+
+def test_overpayment_on_page_is_a_form_error(client, money_org):
+    contract = active_contract(money_org.rep, amount="100.00")
+    login(client, money_org.finance)
+    url = f"/sales/contracts/{contract.pk}/payments/new/"
+    assert client.get(url).status_code == 200
+    res = client.post(
+        url, {"amount": "100.01", "received_at": timezone.localdate().isoformat(), "method": "cash"}
+    )
+    assert res.status_code == 200 and "Overpayment" in res.content.decode()
+    res = client.post(
+        url, {"amount": "100.00", "received_at": timezone.localdate().isoformat(), "method": "cash"}
+    )
+    assert res.status_code == 302
+    contract.refresh_from_db()
+    assert contract.received_amount == D("100.00")
+    login(client, money_org.rep)
+    assert client.get(url).status_code == 403
+
+
+def test_invoice_request_and_issue_pages(client, money_org):
+    contract = active_contract(money_org.rep, amount="1000.00")
+    login(client, money_org.rep)
+    res = client.post(
+        f"/sales/contracts/{contract.pk}/invoices/new/",
+        {"kind": "vat_ordinary", "title": "", "amount": "1000.01"},
+    )
+    assert res.status_code == 200 and "Over-invoicing" in res.content.decode()
+    res = client.post(
+        f"/sales/contracts/{contract.pk}/invoices/new/",
+        {"kind": "vat_ordinary", "title": "", "amount": "500"},
+    )
+    assert res.status_code == 302
+    invoice = Invoice.objects.get()
+    client.post(f"/sales/invoices/{invoice.pk}/issue/", {"invoice_number": "1"})
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.REQUESTED  # the rep may not issue
+    login(client, money_org.finance)
+    client.post(f"/sales/invoices/{invoice.pk}/issue/", {"invoice_number": "0440012"})
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.ISSUED and invoice.invoice_number == "0440012"
+
+
+def test_plan_add_and_delete_pages(client, money_org):
+    contract = active_contract(money_org.rep, amount="1000.00")
+    login(client, money_org.rep)
+    client.post(
+        f"/sales/contracts/{contract.pk}/plans/new/", {"due_date": "2027-03-01", "amount": "400"}
+    )
+    plan = PaymentPlan.objects.get()
+    login(client, money_org.rep_peer)
+    assert client.post(f"/sales/plans/{plan.pk}/delete/").status_code == 404
+    login(client, money_org.rep)
+    client.post(f"/sales/plans/{plan.pk}/delete/")
+    assert not PaymentPlan.objects.exists()
+
+
+def test_page_exports_use_list_filters(client, money_org):
+    active_contract(money_org.rep, title="执行中")
+    active_contract(money_org.rep, title="草稿", status=S.DRAFT)
+    login(client, money_org.director)
+    res = client.get("/sales/contracts/export/?status=draft")
+    assert res.status_code == 200
+    import io
+
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(res.content)).active
+    titles = [r[1].value for r in ws.iter_rows(min_row=2)]
+    assert titles == ["草稿"]
+    login(client, money_org.rep)
+    assert client.get("/sales/contracts/export/").status_code == 403
+    login(client, money_org.finance)
+    assert client.get("/sales/payments/export/").status_code == 200
+    assert client.get("/sales/invoices/export/").status_code == 200
+
+
+def test_phone_layout_markers(client, money_org):
+    """The pages use the shell's responsive pieces (toolbar, stacked list rows, scrolling
+    tables), so they stay usable at phone width."""
+    contract = active_contract(money_org.rep)
+    login(client, money_org.rep)
+    page = client.get("/sales/contracts/").content.decode()
+    assert "weft-toolbar" in page and "list-group" in page
+    page = client.get(f"/sales/contracts/{contract.pk}/").content.decode()
+    assert "col-lg-8" in page
