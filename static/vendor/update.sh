@@ -49,5 +49,13 @@ cp "$NM/htmx.org/dist/htmx.min.js" "$OUT/htmx/"
 cp "$NM/htmx.org/LICENSE" "$OUT/htmx/LICENSE"
 version htmx.org > "$OUT/htmx/VERSION"
 
+# ECharts: the full UMD build (it carries the Chinese and English locales). Charts only; no map
+# JSON ships with ECharts 5, so the customer profile shows provinces as ranked bars.
+rm -rf "$OUT/echarts"
+mkdir -p "$OUT/echarts"
+cp "$NM/echarts/dist/echarts.min.js" "$OUT/echarts/"
+cp "$NM/echarts/LICENSE" "$NM/echarts/NOTICE" "$OUT/echarts/"
+version echarts > "$OUT/echarts/VERSION"
+
 echo "static/vendor: bootstrap $(version bootstrap), bootstrap-icons $(version bootstrap-icons)," \
     "htmx.org $(version htmx.org)"
