@@ -83,7 +83,7 @@ def ticket_sla(user, p: ReportParams) -> ReportResult:
         "opened": Count("id"),
         "resolved": Count("id", filter=Q(done_at__isnull=False)),
         "breached": Count("id", filter=breached),
-        "satisfaction": Avg("satisfaction"),
+        "avg_satisfaction": Avg("satisfaction"),
         "rated": Count("satisfaction"),
     }
 
@@ -97,7 +97,9 @@ def ticket_sla(user, p: ReportParams) -> ReportResult:
                     "resolved": r["resolved"],
                     "breached": r["breached"],
                     "breach_rate": ratio(r["breached"], r["opened"]),
-                    "satisfaction": round(r["satisfaction"], 2) if r["satisfaction"] else None,
+                    "satisfaction": (
+                        round(r["avg_satisfaction"], 2) if r["avg_satisfaction"] else None
+                    ),
                     "rated": r["rated"],
                 }
             )
