@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.customers.models import Customer
 from apps.org.errors import ServiceError
+from apps.org.fields import ensure_permissions
 from apps.org.models import FieldPolicy
 from apps.reports.builder.query import BUCKETS, drill_queryset, parse_definition, run_query
 from apps.reports.models import SavedReport
@@ -99,7 +100,7 @@ def test_custom_field_dimension_measures_and_filter(admin, data):
     )
     gold = next(r for r in result.rows if r["d0_label"] == "Gold")
     assert gold["m0"] == 2 and gold["m1"] == 15 and gold["m2"] == Decimal("7.5")
-    assert gold["m3"] == 10 and gold["m4"] == 10 - 0 and gold["m3"] <= gold["m4"]
+    assert gold["m3"] == 5 and gold["m4"] == 10
     filtered = run_query(
         q(admin, {"filters": [{"field": "custom__seats", "op": "gte", "value": "7"}]}), admin
     )
@@ -145,8 +146,8 @@ def test_hidden_field_is_refused_not_dropped(data):
     user = UserFactory()
     make_role("viewer", Customer, scope="all", members=[user])
     ct = ContentType.objects.get_for_model(Customer)
-    FieldPolicy.objects.create(content_type=ct, field_name="level")
-    FieldPolicy.objects.create(content_type=ct, field_name="seats")
+    for name in ("level", "seats"):
+        ensure_permissions(FieldPolicy.objects.create(content_type=ct, field_name=name))
     for definition, key in [
         ({"dimensions": ["level"]}, "dimensions"),
         ({"filters": [{"field": "level", "op": "eq", "value": "A"}]}, "filters"),

@@ -333,7 +333,8 @@ def parse_definition(source_key: str, definition, user) -> BuilderQuery:
     else:
         sort_desc = bool(sort.get("desc", True))
 
-    limit = definition.get("limit") or DEFAULT_LIMIT
+    limit = definition.get("limit")
+    limit = DEFAULT_LIMIT if limit in (None, "") else limit
     try:
         limit = int(limit)
         if not 1 <= limit <= MAX_LIMIT:
@@ -368,7 +369,8 @@ def value_expression(info: FieldInfo):
         return Cast(Substr(text, 1, 10), models.DateField())
     if info.kind == KIND_USER:
         return Cast(text, models.BigIntegerField())
-    return text
+    # A plain text expression: a bare key transform would JSON-encode the compared value.
+    return Cast(text, models.TextField())
 
 
 def _is_datetime(info: FieldInfo) -> bool:
