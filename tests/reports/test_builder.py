@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -36,14 +37,19 @@ def data():
     east, north = DepartmentFactory(name="华东"), DepartmentFactory(name="华北")
     a, b = UserFactory(department=east), UserFactory(department=north)
     FieldDefinition.objects.create(
-        content_type=ContentType.objects.get_for_model(Customer), key="tier", label="Tier",
-        type="choice", choices=[{"value": "gold", "label": "Gold"}, {"value": "std", "label": "Std"}],
+        content_type=ContentType.objects.get_for_model(Customer),
+        key="tier",
+        label="Tier",
+        type="choice",
+        choices=[{"value": "gold", "label": "Gold"}, {"value": "std", "label": "Std"}],
     )
     FieldDefinition.objects.create(
-        content_type=ContentType.objects.get_for_model(Customer), key="seats", label="Seats",
+        content_type=ContentType.objects.get_for_model(Customer),
+        key="seats",
+        label="Seats",
         type="integer",
     )
-    when = timezone.make_aware(dt.datetime(2025, 2, 10, 12))
+    when = dt.datetime(2025, 2, 10, 12, tzinfo=ZoneInfo("Asia/Shanghai"))
     rows = [
         (a, "A", "gold", 10, when),
         (a, "B", "gold", 5, when),
@@ -78,24 +84,33 @@ def test_group_by_fk_and_one_hop_related(admin, data):
 
 @pytest.mark.parametrize("bucket", BUCKETS)
 def test_every_date_bucket(admin, data, bucket):
-    result = run_query(
-        q(admin, {"dimensions": [{"field": "created_at", "bucket": bucket}]}), admin
-    )
+    result = run_query(q(admin, {"dimensions": [{"field": "created_at", "bucket": bucket}]}), admin)
     assert sum(r["m0"] for r in result.rows) == 4
-    expected = {"day": "2025-02-10", "week": "2025-W07", "month": "2025-02", "quarter": "2025-Q1",
-                "year": "2025"}[bucket]
+    expected = {
+        "day": "2025-02-10",
+        "week": "2025-W07",
+        "month": "2025-02",
+        "quarter": "2025-Q1",
+        "year": "2025",
+    }[bucket]
     assert expected in table(result)
 
 
 def test_custom_field_dimension_measures_and_filter(admin, data):
     result = run_query(
-        q(admin, {
-            "dimensions": ["custom__tier"],
-            "measures": [{"agg": "count"}, {"agg": "sum", "field": "custom__seats"},
-                         {"agg": "avg", "field": "custom__seats"},
-                         {"agg": "min", "field": "custom__seats"},
-                         {"agg": "max", "field": "custom__seats"}],
-        }),
+        q(
+            admin,
+            {
+                "dimensions": ["custom__tier"],
+                "measures": [
+                    {"agg": "count"},
+                    {"agg": "sum", "field": "custom__seats"},
+                    {"agg": "avg", "field": "custom__seats"},
+                    {"agg": "min", "field": "custom__seats"},
+                    {"agg": "max", "field": "custom__seats"},
+                ],
+            },
+        ),
         admin,
     )
     gold = next(r for r in result.rows if r["d0_label"] == "Gold")
@@ -117,10 +132,16 @@ def test_filters_operators_and_relative_dates(admin, data):
     assert count([{"field": "name", "op": "contains", "value": "客户"}]) == 4
     assert count([{"field": "owner", "op": "isnull", "value": "true"}]) == 1
     assert count([{"field": "created_at", "op": "lt", "value": "2025-03-01"}]) == 2
-    assert count(
-        [{"field": "level", "op": "eq", "value": "A"}, {"field": "level", "op": "eq", "value": "C"}],
-        match="any",
-    ) == 2
+    assert (
+        count(
+            [
+                {"field": "level", "op": "eq", "value": "A"},
+                {"field": "level", "op": "eq", "value": "C"},
+            ],
+            match="any",
+        )
+        == 2
+    )
     CustomerFactory(created_at=timezone.now())
     assert count([{"field": "created_at", "op": "eq", "value": "this_quarter"}]) == 1
 
@@ -195,11 +216,22 @@ def test_api_custom_reports_crud_and_data(api_client, admin, data):
     rep.user_permissions.add(permission(SavedReport, "add_savedreport"))
     api_client.force_authenticate(rep)
     url = "/api/v1/reports/custom/"
-    bad = api_client.post(url, {"name": "x", "source": "customers",
-                                "definition": {"dimensions": ["zzz"]}}, format="json")
+    bad = api_client.post(
+        url,
+        {"name": "x", "source": "customers", "definition": {"dimensions": ["zzz"]}},
+        format="json",
+    )
     assert bad.status_code == 400 and "dimensions" in bad.json()
-    made = api_client.post(url, {"name": "By level", "source": "customers", "chart": "pie",
-                                 "definition": {"dimensions": ["level"]}}, format="json")
+    made = api_client.post(
+        url,
+        {
+            "name": "By level",
+            "source": "customers",
+            "chart": "pie",
+            "definition": {"dimensions": ["level"]},
+        },
+        format="json",
+    )
     assert made.status_code == 201, made.content
     pk = made.json()["id"]
     got = api_client.get(f"{url}{pk}/data/").json()
@@ -219,8 +251,13 @@ def test_api_custom_reports_crud_and_data(api_client, admin, data):
 
 def test_api_builtin_endpoints(api_client, admin, data):
     api_client.force_authenticate(admin)
-    for key in ("funnel", "leaderboard", "customer-profile", "payment-forecast",
-                "receivables-aging"):
+    for key in (
+        "funnel",
+        "leaderboard",
+        "customer-profile",
+        "payment-forecast",
+        "receivables-aging",
+    ):
         response = api_client.get(f"/api/v1/reports/{key}/")
         assert response.status_code == 200, key
         assert response.json()["report"] == key
@@ -236,18 +273,31 @@ def test_api_builtin_endpoints(api_client, admin, data):
 def test_pages_and_exports(client, admin, data):
     client.force_login(admin)
     assert client.get(reverse("reports:index")).status_code == 200
-    for key in ("funnel", "leaderboard", "customer-profile", "lead-sources", "payment-forecast",
-                "receivables-aging", "ticket-sla", "approval-cycle", "team-activity"):
+    for key in (
+        "funnel",
+        "leaderboard",
+        "customer-profile",
+        "lead-sources",
+        "payment-forecast",
+        "receivables-aging",
+        "ticket-sla",
+        "approval-cycle",
+        "team-activity",
+    ):
         assert client.get(reverse("reports:builtin", args=[key])).status_code == 200, key
         export = client.get(reverse("reports:builtin-export", args=[key]))
         assert export.status_code == 200 and export["Content-Type"].startswith(
             "application/vnd.openxmlformats"
         )
-    page = client.get(reverse("reports:builder"), {"source": "customers", "d0": "level",
-                                                   "m0": "count", "chart": "bar"})
+    page = client.get(
+        reverse("reports:builder"),
+        {"source": "customers", "d0": "level", "m0": "count", "chart": "bar"},
+    )
     assert page.status_code == 200 and b"chart-data-0-data" in page.content
-    bad = client.get(reverse("reports:builder"), {"source": "customers", "d0": "level",
-                                                  "filters": "level like A"})
+    bad = client.get(
+        reverse("reports:builder"),
+        {"source": "customers", "d0": "level", "filters": "level like A"},
+    )
     assert bad.status_code == 200 and b"operator" in bad.content
 
 
@@ -257,8 +307,9 @@ def test_export_numbers_are_numbers_and_formulas_neutralised(client, admin):
     from openpyxl import load_workbook
 
     CustomerFactory(name="=HYPERLINK(1)", province="=cmd|x")
-    report = saved_report_create(by=admin, name="p", source="customers",
-                                 definition={"dimensions": ["province"]})
+    report = saved_report_create(
+        by=admin, name="p", source="customers", definition={"dimensions": ["province"]}
+    )
     client.force_login(admin)
     response = client.get(reverse("reports:saved-export", args=[report.pk]))
     ws = load_workbook(io.BytesIO(response.content)).active
@@ -267,8 +318,9 @@ def test_export_numbers_are_numbers_and_formulas_neutralised(client, admin):
 
 
 def test_saved_report_page_query_count(client, admin, data):
-    report = saved_report_create(by=admin, name="levels", source="customers",
-                                 definition={"dimensions": ["owner"]})
+    report = saved_report_create(
+        by=admin, name="levels", source="customers", definition={"dimensions": ["owner"]}
+    )
     client.force_login(admin)
     client.get(report.get_absolute_url())
     with CaptureQueriesContext(connection) as few:

@@ -76,7 +76,11 @@ def test_funnel_counts_amounts_reached_and_conversion(admin, pipeline):
     assert by["初步接洽"]["weighted"] == Decimal("15000.00")
     # reached: everyone got to stage 1; stage 2: 方案报价, 赢单 and the lost one (lost at 需求确认)
     assert [by[n]["reached"] for n in ("初步接洽", "需求确认", "方案报价", "谈判", "赢单")] == [
-        5, 3, 2, 1, 1,
+        5,
+        3,
+        2,
+        1,
+        1,
     ]
     assert by["初步接洽"]["conversion"] == Decimal("60.00")
     assert by["方案报价"]["conversion"] == Decimal("50.00")
@@ -103,9 +107,9 @@ def test_funnel_hides_amounts_under_field_security(pipeline):
     rep = UserFactory()
     make_role("rep", Opportunity, scope="all", members=[rep])
     FieldPolicy.objects.create(
-        content_type_id=__import__(
-            "django.contrib.contenttypes.models", fromlist=["ContentType"]
-        ).ContentType.objects.get_for_model(Opportunity).pk,
+        content_type_id=__import__("django.contrib.contenttypes.models", fromlist=["ContentType"])
+        .ContentType.objects.get_for_model(Opportunity)
+        .pk,
         field_name="amount",
     )
     OpportunityFactory(owner=rep, stage=stage(pipeline, "初步接洽"))
@@ -120,11 +124,16 @@ def test_leaderboard_numbers_and_target(admin, pipeline):
     rep = UserFactory(username="rep1")
     now = timezone.now()
     OpportunityFactory(
-        owner=rep, stage=stage(pipeline, "赢单"), status="won", amount=Decimal("120000"),
+        owner=rep,
+        stage=stage(pipeline, "赢单"),
+        status="won",
+        amount=Decimal("120000"),
         closed_at=now,
     )
     contract = ContractFactory(
-        owner=rep, amount=Decimal("200000"), status=Contract.Status.SIGNED,
+        owner=rep,
+        amount=Decimal("200000"),
+        status=Contract.Status.SIGNED,
         signed_date=timezone.localdate(),
     )
     ContractFactory(owner=rep, amount=Decimal("999999"), status=Contract.Status.DRAFT)
@@ -149,8 +158,12 @@ def test_unpaid_items_rule():
         amount=Decimal("100"), received_amount=Decimal("30"), signed_date=dt.date(2024, 1, 1)
     )
     plans = [
-        type("P", (), {"due_date": dt.date(2024, 2, 1), "amount": Decimal("20"), "seq": 1, "pk": 1}),
-        type("P", (), {"due_date": dt.date(2024, 3, 1), "amount": Decimal("50"), "seq": 2, "pk": 2}),
+        type(
+            "P", (), {"due_date": dt.date(2024, 2, 1), "amount": Decimal("20"), "seq": 1, "pk": 1}
+        ),
+        type(
+            "P", (), {"due_date": dt.date(2024, 3, 1), "amount": Decimal("50"), "seq": 2, "pk": 2}
+        ),
     ]
     # 30 pays the first instalment (20) and 10 of the second; 30 is not planned at all
     assert unpaid_items(contract, plans) == [
@@ -163,13 +176,18 @@ def test_unpaid_items_rule():
 def test_receivables_aging_buckets(admin):
     today = dt.date(2025, 6, 30)
     c1 = ContractFactory(
-        amount=Decimal("100000"), status=Contract.Status.SIGNED, signed_date=dt.date(2025, 1, 1),
+        amount=Decimal("100000"),
+        status=Contract.Status.SIGNED,
+        signed_date=dt.date(2025, 1, 1),
         received_amount=Decimal("10000"),
     )
     PaymentPlanFactory(contract=c1, due_date=dt.date(2025, 6, 20), amount=Decimal("40000"))  # 10d
-    PaymentPlanFactory(contract=c1, due_date=dt.date(2025, 8, 1), amount=Decimal("60000"))  # not due
+    PaymentPlanFactory(
+        contract=c1, due_date=dt.date(2025, 8, 1), amount=Decimal("60000")
+    )  # not due
     ContractFactory(  # no plans: ages from signed_date, 100 days
-        amount=Decimal("5000"), status=Contract.Status.EXECUTING,
+        amount=Decimal("5000"),
+        status=Contract.Status.EXECUTING,
         signed_date=today - dt.timedelta(days=100),
     )
     ContractFactory(amount=Decimal("7000"), status=Contract.Status.DRAFT)  # not active
@@ -212,7 +230,10 @@ def test_customer_profile(admin):
     source = {r["code"]: r["customers"] for r in sections["source"].rows}
     assert source == {"referral": 2, "website": 1}
     assert sections["province"].rows[0] == {
-        "value": "上海", "code": "上海", "customers": 2, "share": Decimal("66.67"),
+        "value": "上海",
+        "code": "上海",
+        "customers": 2,
+        "share": Decimal("66.67"),
     }
     assert {r["code"]: r["customers"] for r in sections["level"].rows} == {"A": 1, "B": 2}
 
@@ -251,8 +272,12 @@ def test_approval_cycle_by_template_and_step(admin):
     template = TemplateFactory(name="费用报销")
     start = timezone.now() - dt.timedelta(days=2)
     req = ApprovalRequest.objects.create(
-        template=template, title="t", initiator=admin, status="approved",
-        submitted_at=start, decided_at=start + dt.timedelta(hours=10),
+        template=template,
+        title="t",
+        initiator=admin,
+        status="approved",
+        submitted_at=start,
+        decided_at=start + dt.timedelta(hours=10),
     )
     for kind, step, name, hours in [
         ("submit", None, "", 0),
@@ -260,7 +285,10 @@ def test_approval_cycle_by_template_and_step(admin):
         ("approve", 1, "财务", 10),
     ]:
         ApprovalAction.objects.create(
-            request=req, kind=kind, step_index=step, step_name=name,
+            request=req,
+            kind=kind,
+            step_index=step,
+            step_name=name,
             created_at=start + dt.timedelta(hours=hours),
         )
     result = run("approval-cycle", admin)
