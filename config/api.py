@@ -14,6 +14,7 @@ from apps.docs import api as docs_api
 from apps.notify import api as notify_api
 from apps.org import api as org_api
 from apps.org import twofactor
+from apps.reports import api as reports_api
 from apps.sales import api as sales_api
 from apps.studio import api as studio_api
 from apps.tasks import api as tasks_api
@@ -28,6 +29,7 @@ for module in (
     approvals_api,
     tasks_api,
     docs_api,
+    reports_api,
 ):
     module.register(router)
 

@@ -27,6 +27,7 @@ urlpatterns = [
     path("sales/", include("apps.sales.urls")),
     path("", include("apps.tasks.urls")),  # tasks/…, calendar/…, todos/…
     path("search/", customer_search_views.search, name="search"),
+    path("reports/", include("apps.reports.urls")),
     path("", include("apps.docs.urls")),  # announcements/… and library/…
     path("admin/", admin.site.urls),
     path("healthz/", health.healthz, name="healthz"),

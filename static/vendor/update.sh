@@ -55,5 +55,13 @@ cp "$NM/sortablejs/Sortable.min.js" "$OUT/sortablejs/"
 cp "$NM/sortablejs/LICENSE" "$OUT/sortablejs/LICENSE"
 version sortablejs > "$OUT/sortablejs/VERSION"
 
+# ECharts: the full UMD build (it carries the Chinese and English locales). Charts only; no map
+# JSON ships with ECharts 5, so the customer profile shows provinces as ranked bars.
+rm -rf "$OUT/echarts"
+mkdir -p "$OUT/echarts"
+cp "$NM/echarts/dist/echarts.min.js" "$OUT/echarts/"
+cp "$NM/echarts/LICENSE" "$NM/echarts/NOTICE" "$OUT/echarts/"
+version echarts > "$OUT/echarts/VERSION"
+
 echo "static/vendor: bootstrap $(version bootstrap), bootstrap-icons $(version bootstrap-icons)," \
-    "htmx.org $(version htmx.org), sortablejs $(version sortablejs)"
+    "htmx.org $(version htmx.org), sortablejs $(version sortablejs), echarts $(version echarts)"
