@@ -43,16 +43,16 @@ def test_numbers_are_ht_year_sequence(money_org):
     year = timezone.localdate().year
     first = _draft(money_org.rep)
     second = _draft(money_org.rep)
-    assert first.number == f"HT-{year}-0001"
-    assert second.number == f"HT-{year}-0002"
+    assert first.number == f"HT-{year}-000001"
+    assert second.number == f"HT-{year}-000002"
     assert first.department == money_org.east
     assert first.events.filter(kind=ContractEvent.Kind.CREATED).exists()
 
 
-def test_numbering_passes_9999(money_org):
+def test_numbering_passes_999999(money_org):
     year = timezone.localdate().year
-    active_contract(money_org.rep).__class__.objects.update(number=f"HT-{year}-9999")
-    assert next_contract_number() == f"HT-{year}-10000"
+    active_contract(money_org.rep).__class__.objects.update(number=f"HT-{year}-999999")
+    assert next_contract_number() == f"HT-{year}-1000000"
 
 
 # --- approval ---------------------------------------------------------------------------------
