@@ -56,6 +56,10 @@ class ApprovalsConfig(AppConfig):
         )
         register_home_panel("approvals", home_panel)
 
+        from . import todos
+
+        todos.register()  # the to-do inbox (apps.tasks) lists waiting approval tasks
+
 
 def home_panel(request):
     """Home card: how many approvals wait for me, and the oldest few (2 queries)."""

@@ -16,3 +16,7 @@ class CustomersConfig(AppConfig):
         from .views.home import register_pages
 
         register_pages()
+
+        from . import todos
+
+        todos.register()  # the to-do inbox (apps.tasks): follow-ups due, my tickets
