@@ -761,7 +761,7 @@ def tasks_remind_due(*, now: dt.datetime | None = None, batch: int = 500) -> dic
     for task in _batched(open_tasks.filter(remind_at__lte=now, reminded_at__isnull=True), batch):
         with transaction.atomic():
             if Task.objects.filter(pk=task.pk, reminded_at__isnull=True).update(reminded_at=now):
-                _event(task, TaskEvent.Kind.REMINDED, None, kind="reminder")
+                _event(task, TaskEvent.Kind.REMINDED, None, remind_at=_plain(task.remind_at))
                 notify.send(
                     task.assignee,
                     "tasks.reminder",
