@@ -165,6 +165,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='task',
+            index=models.Index(condition=models.Q(('status__in', ['todo', 'doing'])), fields=['assignee', 'due_at'], name='tasks_task_open_due'),
+        ),
+        migrations.AddIndex(
+            model_name='task',
             index=models.Index(fields=['creator', '-created_at'], name='tasks_task_creator'),
         ),
         migrations.AddIndex(

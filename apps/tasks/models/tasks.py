@@ -207,6 +207,12 @@ class Task(models.Model):
         ]
         indexes = [
             models.Index(fields=["assignee", "status", "due_at"], name="tasks_task_assignee"),
+            # "My open tasks by due date": the inbox provider and the list page, index order.
+            models.Index(
+                fields=["assignee", "due_at"],
+                name="tasks_task_open_due",
+                condition=Q(status__in=["todo", "doing"]),
+            ),
             models.Index(fields=["creator", "-created_at"], name="tasks_task_creator"),
             models.Index(fields=["department", "status"], name="tasks_task_dept"),
             models.Index(fields=["customer", "-created_at"], name="tasks_task_customer"),
