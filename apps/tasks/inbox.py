@@ -34,8 +34,13 @@ def provider(user, kind: str) -> TodoProvider | None:
 
 
 def counts(user) -> list[tuple[TodoProvider, int]]:
-    """(provider, count) for every kind the user gets — one COUNT per provider."""
-    return [(p, p.fetch(user, 0).count) for p in providers_for(user)]
+    """(provider, count) for every kind the user gets — one COUNT per provider, once per
+    request (memoised on the user object: the menu badge and the home panel share it)."""
+    memo = getattr(user, "_weft_todo_counts", None)
+    if memo is None:
+        memo = [(p, p.fetch(user, 0).count) for p in providers_for(user)]
+        user._weft_todo_counts = memo
+    return memo
 
 
 def total(user) -> int:

@@ -9,16 +9,27 @@ from django.utils.translation import gettext as _
 
 from apps.customers.panels import Panel, TimelineItem, register_panel, register_timeline_source
 
+FEED_ROWS = 50
 
-def tasks_panel(user, customer):
+
+def _customer_rows(user, customer) -> list:
+    """The customer's latest tasks the user may see, read once per request for the panel and
+    the timeline (memoised on the customer object): one query for both."""
     from .models import Task
 
-    rows = list(
-        Task.objects.visible_to(user)
-        .filter(customer=customer)
-        .select_related("assignee")
-        .order_by("-created_at", "-id")[:10]
-    )
+    memo = customer.__dict__.setdefault("_weft_task_rows", {})
+    if user.pk not in memo:
+        memo[user.pk] = list(
+            Task.objects.filter(customer=customer)
+            .visible_to_narrow(user)
+            .select_related("assignee")
+            .order_by("-created_at", "-id")[:FEED_ROWS]
+        )
+    return memo[user.pk]
+
+
+def tasks_panel(user, customer):
+    rows = _customer_rows(user, customer)[:10]
     can_add = user.has_perm("tasks.add_task")
     if not rows and not can_add:
         return None
@@ -41,11 +52,18 @@ def tasks_timeline(user, customer, limit, before=None):
     """Tasks of the customer as feed items: one per task created and one per task done."""
     from .models import Task
 
-    qs = Task.objects.visible_to(user).filter(customer=customer).select_related("assignee")
-    if before is not None:
-        qs = qs.filter(Q(created_at__lt=before) | Q(completed_at__lt=before))
+    if before is None and limit <= FEED_ROWS:
+        rows = _customer_rows(user, customer)[:limit]
+    else:
+        rows = list(
+            Task.objects.filter(customer=customer)
+            .visible_to_narrow(user)
+            .filter(Q(created_at__lt=before) | Q(completed_at__lt=before))
+            .select_related("assignee")
+            .order_by("-created_at", "-id")[:limit]
+        )
     items = []
-    for t in qs.order_by("-created_at", "-id")[:limit]:
+    for t in rows:
         url = reverse("tasks:detail", args=[t.pk])
         if before is None or t.created_at < before:
             items.append(
