@@ -61,6 +61,10 @@ class ApprovalsConfig(AppConfig):
 
         automation.register()
 
+        from . import todos
+
+        todos.register()  # the to-do inbox (apps.tasks) lists waiting approval tasks
+
 
 def home_panel(request):
     """Home card: how many approvals wait for me, and the oldest few (2 queries)."""

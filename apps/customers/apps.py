@@ -21,3 +21,7 @@ class CustomersConfig(AppConfig):
         from . import automation
 
         automation.register()
+
+        from . import todos
+
+        todos.register()  # the to-do inbox (apps.tasks): follow-ups due, my tickets

@@ -36,6 +36,10 @@ class DocsConfig(AppConfig):
         )
         register_home_panel("docs-unread", home_panel)
 
+        from . import todos
+
+        todos.register()  # the to-do inbox (apps.tasks) lists unread required announcements
+
 
 def home_panel(request):
     """Home card: required announcements the user has not read yet (one query)."""

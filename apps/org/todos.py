@@ -74,3 +74,15 @@ def providers_for(user) -> list[TodoProvider]:
     return sorted(
         (p for p in _providers.values() if p.allowed(user)), key=lambda p: (p.order, p.kind)
     )
+
+
+def window_page(qs, limit: int, to_item: Callable) -> TodoPage:
+    """The `TodoPage` of an ordered queryset in one query: the first `limit` rows, each carrying
+    the full count in a window `COUNT(*) OVER ()` (computed before the LIMIT); `limit=0` is a
+    plain COUNT. `to_item(row) -> TodoItem` may read only what `qs` selected (no query)."""
+    from django.db.models import Count, Window
+
+    if limit <= 0:
+        return TodoPage(count=qs.count())
+    rows = list(qs.annotate(todo_total=Window(Count("pk")))[:limit])
+    return TodoPage(count=rows[0].todo_total if rows else 0, items=[to_item(r) for r in rows])
