@@ -12,7 +12,7 @@ ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/../.." && pwd)
 NM="$ROOT/node_modules"
 OUT="$ROOT/static/vendor"
 
-for pkg in bootstrap bootstrap-icons htmx.org; do
+for pkg in bootstrap bootstrap-icons htmx.org fullcalendar @fullcalendar/core; do
     if [ ! -d "$NM/$pkg" ]; then
         echo "node_modules/$pkg is missing: run 'npm ci' first" >&2
         exit 1
@@ -23,7 +23,7 @@ version() {
     node -p "require('$NM/$1/package.json').version"
 }
 
-rm -rf "$OUT/bootstrap" "$OUT/bootstrap-icons" "$OUT/htmx"
+rm -rf "$OUT/bootstrap" "$OUT/bootstrap-icons" "$OUT/htmx" "$OUT/fullcalendar"
 
 # Bootstrap: css + bundle js (Popper included). The source maps are copied too, because the
 # minified files name them and ManifestStaticFilesStorage refuses a reference it cannot find.
@@ -49,5 +49,13 @@ cp "$NM/htmx.org/dist/htmx.min.js" "$OUT/htmx/"
 cp "$NM/htmx.org/LICENSE" "$OUT/htmx/LICENSE"
 version htmx.org > "$OUT/htmx/VERSION"
 
+# FullCalendar (calendar pages): the global bundle (core + day grid, time grid, list, multi-month
+# and interaction; v6 injects its own CSS) and the Simplified Chinese locale.
+mkdir -p "$OUT/fullcalendar/locales"
+cp "$NM/fullcalendar/index.global.min.js" "$OUT/fullcalendar/"
+cp "$NM/@fullcalendar/core/locales/zh-cn.global.min.js" "$OUT/fullcalendar/locales/"
+cp "$NM/fullcalendar/LICENSE.md" "$OUT/fullcalendar/LICENSE.md"
+version fullcalendar > "$OUT/fullcalendar/VERSION"
+
 echo "static/vendor: bootstrap $(version bootstrap), bootstrap-icons $(version bootstrap-icons)," \
-    "htmx.org $(version htmx.org)"
+    "htmx.org $(version htmx.org), fullcalendar $(version fullcalendar)"
