@@ -3,3 +3,6 @@
 
 def register(router) -> None:
     """Add this app's viewsets to the /api/v1/ router."""
+    from . import calendar_api
+
+    calendar_api.register(router)

@@ -6,3 +6,8 @@ class TasksConfig(AppConfig):
     name = "apps.tasks"
     label = "tasks"
     verbose_name = _("Tasks")
+
+    def ready(self) -> None:
+        from . import calendar_registry
+
+        calendar_registry.register()

@@ -1,3 +1,5 @@
+from .calendar_urls import urlpatterns as calendar_urlpatterns
+
 app_name = "tasks"
 
-urlpatterns: list = []
+urlpatterns: list = [*calendar_urlpatterns]

@@ -1,0 +1,7 @@
+from .calendar import (  # noqa: F401
+    CalendarFeed,
+    Event,
+    EventAttendee,
+    EventLog,
+    MeetingRoom,
+)
