@@ -356,6 +356,7 @@ class MeetingRoomSerializer(serializers.ModelSerializer):
             "is_active",
             "order",
         ]
+        extra_kwargs = {"capacity": {"min_value": 1, "max_value": 1000}}
 
     def create(self, validated_data):
         room = MeetingRoom(**validated_data)

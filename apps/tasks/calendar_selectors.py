@@ -229,7 +229,7 @@ def _gaps(busy, start, end, duration: dt.timedelta):
         cursor = max(cursor, e)
     if end - cursor >= duration:
         free.append((cursor, end))
-    return free
+    return [(timezone.localtime(s), timezone.localtime(e)) for s, e in free]
 
 
 def free_slots(
