@@ -272,7 +272,11 @@ def event_create(*, by, data: Mapping, organizer=None) -> Event:
 
 
 def _lock_event(event: Event) -> Event:
-    return Event.objects.select_for_update().select_related("meeting_room").get(pk=event.pk)
+    return (
+        Event.objects.select_for_update(of=("self",))
+        .select_related("meeting_room")
+        .get(pk=event.pk)
+    )
 
 
 @transaction.atomic
