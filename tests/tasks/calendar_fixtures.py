@@ -38,8 +38,8 @@ class Cal:
     small: MeetingRoom
 
 
-@pytest.fixture
-def cal(db) -> Cal:
+@pytest.fixture(name="cal")
+def cal_fixture(db) -> Cal:
     sales = DepartmentFactory(name="销售部")
     east = DepartmentFactory(name="华东组", parent=sales)
     finance = DepartmentFactory(name="财务部")

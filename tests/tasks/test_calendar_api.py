@@ -10,7 +10,12 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.tasks.models import Event, EventAttendee, MeetingRoom
 
-from .calendar_fixtures import at, book, cal, client_for  # noqa: F401 - fixture
+from .calendar_fixtures import (
+    at,
+    book,
+    cal_fixture,  # noqa: F401 - the `cal` fixture
+    client_for,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,11 @@ from rest_framework.test import APIClient
 
 from apps.tasks.models import Event
 
-from .calendar_fixtures import at, book, cal  # noqa: F401 - fixture
+from .calendar_fixtures import (
+    at,
+    book,
+    cal_fixture,  # noqa: F401 - the `cal` fixture
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

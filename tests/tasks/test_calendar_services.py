@@ -12,7 +12,11 @@ from apps.org.errors import ServiceError
 from apps.tasks import calendar_services as services
 from apps.tasks.models import CalendarFeed, Event, EventAttendee, EventLog
 
-from .calendar_fixtures import at, book, cal  # noqa: F401 - fixture
+from .calendar_fixtures import (
+    at,
+    book,
+    cal_fixture,  # noqa: F401 - the `cal` fixture
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,11 @@ from icalendar import Calendar
 from apps.tasks import calendar_services as services
 from apps.tasks.models import Event
 
-from .calendar_fixtures import at, book, cal  # noqa: F401 - fixture
+from .calendar_fixtures import (
+    at,
+    book,
+    cal_fixture,  # noqa: F401 - the `cal` fixture
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +79,8 @@ def test_events_json_for_the_widget(web, cal):
     client = Client()
     mine = book(cal.rep, at(10), at(11), room=cal.room)
     theirs = book(cal.other, at(12), at(13), room=cal.room)
-    span = f"start={at(0).isoformat().replace('+', '%2B')}&end={at(0, days=1).isoformat().replace('+', '%2B')}"
+    start, end = (t.isoformat().replace("+", "%2B") for t in (at(0), at(0, days=1)))
+    span = f"start={start}&end={end}"
 
     rows = web.get(f"/calendar/events.json?{span}").json()
     assert [r["id"] for r in rows] == [mine.pk]
@@ -187,7 +192,10 @@ def test_rooms_pages(web, cal):
 
 def test_free_slots_page_and_htmx(web, cal):
     book(cal.attendee, at(9), at(12))
-    url = f"/calendar/free-slots/?date={at(0).date()}&duration=60&attendees={cal.attendee.pk}&with_room=on"
+    url = (
+        f"/calendar/free-slots/?date={at(0).date()}&duration=60"
+        f"&attendees={cal.attendee.pk}&with_room=on"
+    )
     r = web.get(url)
     assert r.status_code == 200
     rows = r.context["rows"]
