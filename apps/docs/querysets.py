@@ -223,6 +223,12 @@ BIGRAM_IDS_SQL = (
     "AND strpos(upper(v.original_name), upper(%s)) > 0"
 )
 
+BIGRAM_ONLY_IDS_SQL = (
+    "SELECT d.id FROM docs_document d WHERE d.search_bigrams @> %s::text[] "
+    "UNION "
+    "SELECT v.document_id FROM docs_documentversion v WHERE v.search_bigrams @> %s::text[]"
+)
+
 
 class DocumentQuerySet(ScopedQuerySet):
     def search(self, term: str) -> QuerySet:
@@ -245,6 +251,11 @@ class DocumentQuerySet(ScopedQuerySet):
         if not term:
             return self
         bigrams = cjk_bigrams(term) if connection.vendor == "postgresql" else []
+        if bigrams and CJK_RUN.fullmatch(term) and len(term) == 2:
+            # The term is one CJK bigram: holding it *is* containing the term, no re-check
+            # (which would read every candidate's body).
+            sql = BIGRAM_ONLY_IDS_SQL
+            return self.filter(pk__in=RawSQL(sql, (bigrams, bigrams)))  # noqa: S611 - constant
         if bigrams:
             params = (bigrams, term, term, bigrams, term)
             return self.filter(pk__in=RawSQL(BIGRAM_IDS_SQL, params))  # noqa: S611 - constant SQL
