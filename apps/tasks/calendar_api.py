@@ -13,7 +13,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import filters, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -58,6 +63,7 @@ def _ids_param(params, name: str) -> list[int]:
     return out
 
 
+@extend_schema_field({"type": "array", "items": {"type": "integer"}})
 class AttendeesField(serializers.Field):
     """User ids; read from the prefetched attendance rows (no query per event)."""
 
@@ -86,6 +92,7 @@ class AttendeesField(serializers.Field):
         return {"attendees": [users[pk] for pk in dict.fromkeys(data)]}
 
 
+@extend_schema_field({"type": "string", "nullable": True, "example": "sales.opportunity"})
 class RecordTypeField(serializers.Field):
     """The linked record's type as "app_label.model" (e.g. "sales.opportunity")."""
 

@@ -261,3 +261,16 @@ def test_customer_360_panel_and_timeline(cal, client):
         data = r.json()
         items = data["results"] if isinstance(data, dict) else data
         assert any(i.get("object_id") == event.pk for i in items)
+
+
+def test_home_shows_the_rest_of_today(web, cal):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    start = timezone.localtime() + dt.timedelta(minutes=2)
+    event = book(cal.rep, start, start + dt.timedelta(minutes=30), title="站会")
+    body = web.get("/").content.decode()
+    # Just before midnight the event is tomorrow's and the card is (rightly) not there.
+    assert (event.get_absolute_url() in body) == (start.date() == timezone.localdate())
+    assert "/calendar/" in body and "/rooms/" in body  # sidebar entries
