@@ -16,6 +16,7 @@ two-character Chinese term (合同), a four-character one (远程运维), an Eng
 from __future__ import annotations
 
 import io
+import os
 import random
 import time
 import uuid
@@ -153,12 +154,16 @@ def _run(tag: str, made: dict) -> None:
     term = "第4242号"
     stats = timed(page(term), repeat=40, warmup=3)
     report(f"search {term!r} (rare: 1 hit)", stats)
-    with connection.cursor() as cur:
-        qs = selectors.document_list(user=searcher, filters={"q": "远程运维"})[:20]
-        sql, params = qs.query.sql_with_params()
-        cur.execute("EXPLAIN " + sql, params)
-        plan = "\n".join(r[0] for r in cur.fetchall())
-        print("plan uses trigram index:", "trgm" in plan)
+    for term, index in (("合同", "bigrams"), ("远程运维", "bigrams"), ("gateway", "trgm")):
+        with connection.cursor() as cur:
+            qs = selectors.document_list(user=searcher, filters={"q": term})[:20]
+            sql, params = qs.query.sql_with_params()
+            cur.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(r[0] for r in cur.fetchall())
+            print(f"plan for {term!r} uses the {index} index:", index in plan)
+            if os.environ.get("BENCH_EXPLAIN"):
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+                print("\n".join(r[0] for r in cur.fetchall()))
 
 
 def _cleanup(made: dict) -> None:

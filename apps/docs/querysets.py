@@ -14,9 +14,22 @@ announcement to 销售部 reaches 销售部/华东组 too).
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db import connection
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import StrIndex, Upper
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
@@ -187,27 +200,76 @@ class FolderQuerySet(ScopedQuerySet):
     pass
 
 
+CJK_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
+
+
+def cjk_bigrams(text: str) -> list[str]:
+    """Every pair of adjacent CJK characters in `text`, as the database's weft_cjk_bigrams()
+    computes them for the indexed columns (migration 0003)."""
+    found: dict[str, None] = {}
+    for run in CJK_RUN.findall(text or ""):
+        for i in range(len(run) - 1):
+            found.setdefault(run[i : i + 2], None)
+    return list(found)
+
+
+# Document ids whose generated bigram columns (GIN, migration 0003) hold all the term's CJK
+# bigrams, re-checked for the exact substring. Plain SQL: the columns are not model fields.
+BIGRAM_IDS_SQL = (
+    "SELECT d.id FROM docs_document d WHERE d.search_bigrams @> %s::text[] "
+    "AND (strpos(upper(d.title), upper(%s)) > 0 OR strpos(upper(d.body), upper(%s)) > 0) "
+    "UNION "
+    "SELECT v.document_id FROM docs_documentversion v WHERE v.search_bigrams @> %s::text[] "
+    "AND strpos(upper(v.original_name), upper(%s)) > 0"
+)
+
+BIGRAM_ONLY_IDS_SQL = (
+    "SELECT d.id FROM docs_document d WHERE d.search_bigrams @> %s::text[] "
+    "UNION "
+    "SELECT v.document_id FROM docs_documentversion v WHERE v.search_bigrams @> %s::text[]"
+)
+
+
 class DocumentQuerySet(ScopedQuerySet):
     def search(self, term: str) -> QuerySet:
         """Titles, bodies and file names (any version) containing `term`, case-insensitively.
 
-        On PostgreSQL the `icontains` look-ups are served by pg_trgm GIN indexes on
-        UPPER(column) (migration 0002), which also work for Chinese, where the default
-        full-text parser does not split words. SQLite scans, which is fine at its sizes.
+        Always an exact substring match; what differs is the index that finds the candidates
+        on PostgreSQL:
+        - a term with Chinese in it (合同, 远程运维, 报价单-v2): the generated `search_bigrams`
+          columns (GIN, migration 0003) must hold every CJK bigram of the term, then the exact
+          substring is re-checked on those few rows;
+        - other terms of three or more characters (gateway, 第4242号 has no CJK pair):
+          `icontains`, served by the pg_trgm GIN indexes on UPPER(column) (migration 0002);
+        - one- or two-character terms without a CJK pair (AI, 5G, 合): a scan with strpos(),
+          which no index serves — rare, and documented as the slow path.
+        SQLite always scans, which is fine at its sizes.
         """
         from .models import DocumentVersion
 
         term = (term or "").strip()
         if not term:
             return self
-        # Sub-queries, not a plain OR across the join: each one can use its own trigram index
-        # (a BitmapOr over title and body), and the outer query stays a scan of visible rows.
-        if len(term) < 3:
-            # No trigram can be taken from a one- or two-character term (合同, 报价): pg_trgm
-            # would scan its whole index. strpos() keeps the planner to a plain scan instead.
-            texts = self.model.objects.filter(_contains("title", term) | _contains("body", term))
-            files = DocumentVersion.objects.filter(_contains("original_name", term))
-        else:
+        bigrams = cjk_bigrams(term) if connection.vendor == "postgresql" else []
+        if bigrams and CJK_RUN.fullmatch(term) and len(term) == 2:
+            # The term is one CJK bigram: holding it *is* containing the term, no re-check
+            # (which would read every candidate's body).
+            sql = BIGRAM_ONLY_IDS_SQL
+            return self.filter(pk__in=RawSQL(sql, (bigrams, bigrams)))  # noqa: S611 - constant
+        if bigrams:
+            params = (bigrams, term, term, bigrams, term)
+            return self.filter(pk__in=RawSQL(BIGRAM_IDS_SQL, params))  # noqa: S611 - constant SQL
+        if len(term) >= 3:
             texts = self.model.objects.filter(Q(title__icontains=term) | Q(body__icontains=term))
             files = DocumentVersion.objects.filter(original_name__icontains=term)
-        return self.filter(Q(pk__in=texts.values("pk")) | Q(pk__in=files.values("document_id")))
+        else:
+            texts = self.model.objects.filter(_contains("title", term) | _contains("body", term))
+            files = DocumentVersion.objects.filter(_contains("original_name", term))
+        # One id list (UNION) the outer query joins against, rather than `pk IN (a) OR pk IN (b)`,
+        # which PostgreSQL can only evaluate row by row over the whole visible table.
+        ids = (
+            texts.order_by()
+            .values_list("pk", flat=True)
+            .union(files.order_by().values_list("document_id", flat=True))
+        )
+        return self.filter(pk__in=ids)

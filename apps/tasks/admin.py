@@ -11,7 +11,10 @@ from django.utils.translation import ngettext
 
 from apps.org.errors import ServiceError
 
-from . import services
+from . import (
+    calendar_admin,  # noqa: F401 - registers the calendar's admin pages
+    services,
+)
 from .models import Task, TaskAttachment, TaskComment, TaskEvent, TaskParticipant
 
 

@@ -403,3 +403,6 @@ def register(router) -> None:
     """Add this app's viewsets to the /api/v1/ router."""
     router.register("tasks", TaskViewSet, basename="task")
     router.register("todos", TodoViewSet, basename="todo")
+    from . import calendar_api
+
+    calendar_api.register(router)

@@ -48,6 +48,10 @@ class TasksConfig(AppConfig):
         todos.register()
         panels.register()
 
+        from . import calendar_registry
+
+        calendar_registry.register()
+
 
 def home_panel(request):
     """Home card: the to-do inbox in short — each kind with its count (one query per kind)."""

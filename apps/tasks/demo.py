@@ -14,7 +14,10 @@ from django.utils import timezone
 
 from apps.org.demo import DemoContext, grant_perms, seeder, set_scopes
 
-from . import services
+from . import (
+    calendar_demo,  # noqa: F401 - registers the calendar seeder
+    services,
+)
 from .models import Task
 
 SEED = 20261106

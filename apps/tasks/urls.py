@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import views
+from .calendar_urls import urlpatterns as calendar_urlpatterns
 
 app_name = "tasks"
 
@@ -17,4 +18,5 @@ urlpatterns = [
     path("tasks/<int:pk>/comments/", views.comment_create, name="comment"),
     path("tasks/attachments/<int:pk>/", views.attachment, name="attachment"),
     path("todos/", views.todos, name="todos"),
+    *calendar_urlpatterns,
 ]

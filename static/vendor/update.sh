@@ -12,7 +12,7 @@ ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/../.." && pwd)
 NM="$ROOT/node_modules"
 OUT="$ROOT/static/vendor"
 
-for pkg in bootstrap bootstrap-icons htmx.org sortablejs; do
+for pkg in bootstrap bootstrap-icons htmx.org sortablejs echarts fullcalendar @fullcalendar/core; do
     if [ ! -d "$NM/$pkg" ]; then
         echo "node_modules/$pkg is missing: run 'npm ci' first" >&2
         exit 1
@@ -23,7 +23,7 @@ version() {
     node -p "require('$NM/$1/package.json').version"
 }
 
-rm -rf "$OUT/bootstrap" "$OUT/bootstrap-icons" "$OUT/htmx" "$OUT/sortablejs"
+rm -rf "$OUT/bootstrap" "$OUT/bootstrap-icons" "$OUT/htmx" "$OUT/sortablejs" "$OUT/fullcalendar"
 
 # Bootstrap: css + bundle js (Popper included). The source maps are copied too, because the
 # minified files name them and ManifestStaticFilesStorage refuses a reference it cannot find.
@@ -63,5 +63,14 @@ cp "$NM/echarts/dist/echarts.min.js" "$OUT/echarts/"
 cp "$NM/echarts/LICENSE" "$NM/echarts/NOTICE" "$OUT/echarts/"
 version echarts > "$OUT/echarts/VERSION"
 
+# FullCalendar (calendar pages): the global bundle (core + day grid, time grid, list, multi-month
+# and interaction; v6 injects its own CSS) and the Simplified Chinese locale.
+mkdir -p "$OUT/fullcalendar/locales"
+cp "$NM/fullcalendar/index.global.min.js" "$OUT/fullcalendar/"
+cp "$NM/@fullcalendar/core/locales/zh-cn.global.min.js" "$OUT/fullcalendar/locales/"
+cp "$NM/fullcalendar/LICENSE.md" "$OUT/fullcalendar/LICENSE.md"
+version fullcalendar > "$OUT/fullcalendar/VERSION"
+
 echo "static/vendor: bootstrap $(version bootstrap), bootstrap-icons $(version bootstrap-icons)," \
-    "htmx.org $(version htmx.org), sortablejs $(version sortablejs), echarts $(version echarts)"
+    "htmx.org $(version htmx.org), sortablejs $(version sortablejs), echarts $(version echarts)," \
+    "fullcalendar $(version fullcalendar)"
