@@ -46,6 +46,22 @@ def xlsx_response(dataset, basename: str) -> HttpResponse:
     return response
 
 
+def names_in(keys: list[str]):
+    """`Q(name_normalized__in=keys)`, written for PostgreSQL as a sub-select of the list.
+
+    `name_normalized = ANY(array of 1,000 keys)` may be planned on the trigram GIN index
+    (pg_trgm supports equality) when the statistics lag behind a large import: 34–53 s per
+    chunk, measured. A sub-select of the keys is planned as one unique-index probe per key.
+    """
+    from django.db import connection
+    from django.db.models import Q
+    from django.db.models.expressions import RawSQL
+
+    if connection.vendor != "postgresql":
+        return Q(name_normalized__in=keys)
+    return Q(name_normalized__in=RawSQL("SELECT unnest(%s::text[])", [list(keys)]))
+
+
 class ChoiceWidget(widgets.Widget):
     """Stored value ⇄ label; import accepts the value or the English / Chinese label."""
 
@@ -366,9 +382,9 @@ class CustomerResource(BulkImportMixin, _LabelledResource):
         unique = sorted(set(keys))
         for start in range(0, len(unique), 1000):
             self._existing.update(
-                Customer.objects.filter(
-                    name_normalized__in=unique[start : start + 1000]
-                ).values_list("name_normalized", flat=True)
+                Customer.objects.filter(names_in(unique[start : start + 1000])).values_list(
+                    "name_normalized", flat=True
+                )
             )
 
     derived_fields = (
@@ -492,9 +508,7 @@ class _CustomerByNameWidget(widgets.Widget):
         keys = sorted({k for k in map(normalize_name, names) if k} - set(self._cache))
         for start in range(0, len(keys), 1000):
             chunk = keys[start : start + 1000]
-            found = {
-                c.name_normalized: c for c in self._customers().filter(name_normalized__in=chunk)
-            }
+            found = {c.name_normalized: c for c in self._customers().filter(names_in(chunk))}
             for key in chunk:
                 self._cache[key] = found.get(key)
 
