@@ -290,7 +290,7 @@ def contract_approval_outcome(request, outcome: str) -> None:
 # --- after approval -----------------------------------------------------------------------
 
 
-def _move(contract, by, *, frm, to, kind, verb, **payload) -> Contract:
+def _move(contract, by, *, frm, to, verb) -> Contract:
     contract = lock_contract(contract)
     require(by, "sales.change_contract", contract)
     if contract.status not in frm:
@@ -305,7 +305,7 @@ def _move(contract, by, *, frm, to, kind, verb, **payload) -> Contract:
 @transaction.atomic
 def contract_sign(*, contract: Contract, by, signed_date: dt.date | None = None) -> Contract:
     """The customer signed the approved contract."""
-    contract = _move(contract, by, frm=(S.APPROVED,), to=S.SIGNED, kind=K.SIGNED, verb=_("signed"))
+    contract = _move(contract, by, frm=(S.APPROVED,), to=S.SIGNED, verb=_("signed"))
     signed_date = signed_date or contract.signed_date or timezone.localdate()
     if signed_date > timezone.localdate():
         raise ServiceError(_("The signing date cannot be in the future."), field="signed_date")
@@ -317,9 +317,7 @@ def contract_sign(*, contract: Contract, by, signed_date: dt.date | None = None)
 
 @transaction.atomic
 def contract_start(*, contract: Contract, by) -> Contract:
-    contract = _move(
-        contract, by, frm=(S.SIGNED,), to=S.EXECUTING, kind=K.EXECUTING, verb=_("started")
-    )
+    contract = _move(contract, by, frm=(S.SIGNED,), to=S.EXECUTING, verb=_("started"))
     if contract.start_date is None:
         contract.start_date = timezone.localdate()
     contract.save(update_fields=["status", "start_date", "updated_at"])
@@ -334,7 +332,6 @@ def contract_complete(*, contract: Contract, by) -> Contract:
         by,
         frm=(S.SIGNED, S.EXECUTING),
         to=S.COMPLETED,
-        kind=K.COMPLETED,
         verb=_("completed"),
     )
     contract.save(update_fields=["status", "updated_at"])
@@ -354,7 +351,6 @@ def contract_terminate(*, contract: Contract, by, reason: str) -> Contract:
         by,
         frm=(S.APPROVED, *EDITABLE_LATER),
         to=S.TERMINATED,
-        kind=K.TERMINATED,
         verb=_("terminated"),
     )
     contract.save(update_fields=["status", "updated_at"])
