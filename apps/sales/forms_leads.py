@@ -230,3 +230,26 @@ class PublicLeadForm(forms.Form):
         if not (cleaned.get("mobile") or cleaned.get("email")):
             self.add_error("mobile", _("Give a mobile number or an e-mail address."))
         return cleaned
+
+
+class LeadBulkForm(forms.Form):
+    """The list page's bulk actions on the checked leads."""
+
+    ACTIONS = [
+        ("assign", _("Assign owner")),
+        ("export", _("Export selected")),
+    ]
+    ids = forms.TypedMultipleChoiceField(coerce=int, choices=[], label=_("leads"))
+    action = forms.ChoiceField(choices=ACTIONS, label=_("Action"))
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=_("owner"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")
+        self.fields["ids"].choices = [(v, v) for v in self.data.getlist("ids")] if self.data else []
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") == "assign" and not cleaned.get("owner"):
+            self.add_error("owner", _("Choose the new owner."))
+        return cleaned

@@ -134,3 +134,12 @@ class LeadResource(_LabelledResource):
 
     def get_export_queryset(self, *args, **kwargs):
         return super().get_export_queryset(*args, **kwargs).select_related("owner", "campaign")
+
+
+def export_leads(user, queryset):
+    """The leads of `queryset` (already scoped and filtered by the caller) as an .xlsx
+    response: `LeadResource` leaves out the columns field security hides from `user` (custom
+    fields included) and neutralises cells a spreadsheet would run as formulas."""
+    from apps.customers.views._export import xlsx_response
+
+    return xlsx_response(LeadResource(user=user), queryset, "leads")

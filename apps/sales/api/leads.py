@@ -20,8 +20,10 @@ fields through the studio serializer mixin; every write calls `apps.sales.servic
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import filters, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -47,6 +49,7 @@ from ..filters_leads import CampaignFilter, LeadFilter, lead_search_q
 from ..models import Campaign, Lead, LeadForm, LeadSource, Pipeline, Stage
 from ..selectors.leads import CAMPAIGN_ORDERINGS, LEAD_ORDERINGS
 from ..services import leads as services
+from ..services.leads_bulk import MAX_BULK, lead_bulk_assign_ids
 from ..services.leads_campaigns import stats_of, with_results
 from ..services.leads_public import HONEYPOT
 
@@ -160,6 +163,18 @@ class LeadReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
+class LeadBulkAssignSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=MAX_BULK
+    )
+    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+
+
+class LeadBulkAssignResultSerializer(serializers.Serializer):
+    assigned = serializers.ListField(child=serializers.IntegerField())
+    owner = serializers.IntegerField()
+
+
 class LeadOpportunitySpecSerializer(serializers.Serializer):
     pipeline = serializers.PrimaryKeyRelatedField(
         queryset=Pipeline.objects.filter(is_active=True), required=False, allow_null=True
@@ -238,6 +253,44 @@ class LeadViewSet(MemoScopedMixin, ShareActionsMixin, ScopedModelViewSet):
 
     def _fresh(self, lead):
         return self.get_serializer(self.base_queryset().get(pk=lead.pk)).data
+
+    @extend_schema(
+        responses={
+            (
+                200,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ): OpenApiTypes.BINARY
+        }
+    )
+    @action(detail=False, methods=["get"])
+    def export(self, request):
+        """The filtered list as .xlsx (`sales.export_lead`), without hidden fields."""
+        if not request.user.has_perm("sales.export_lead"):
+            raise PermissionDenied
+        from ..resources_leads import export_leads
+
+        return export_leads(request.user, self.filter_queryset(self.get_queryset()))
+
+    @extend_schema(request=LeadBulkAssignSerializer, responses=LeadBulkAssignResultSerializer)
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="bulk-assign",
+        permission_classes=[permissions.IsAuthenticated],
+    )
+    def bulk_assign(self, request):
+        """Give the leads `ids` to `owner`, all or none (`sales.assign_lead`); 400 names the
+        ids that are unknown, outside the caller's scope or closed."""
+        if not (
+            request.user.has_perm("sales.assign_lead")
+            and request.user.has_perm("sales.change_lead")
+        ):
+            raise PermissionDenied
+        ser = LeadBulkAssignSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        owner = ser.validated_data["owner"]
+        leads = lead_bulk_assign_ids(ids=ser.validated_data["ids"], owner=owner, by=request.user)
+        return Response({"assigned": [lead.pk for lead in leads], "owner": owner.pk})
 
     @extend_schema(request=LeadAssignSerializer, responses=LeadSerializer)
     @action(detail=True, methods=["post"])

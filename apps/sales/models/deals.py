@@ -202,6 +202,31 @@ class Opportunity(CustomFieldsModel):
             models.Index(fields=["stage", "-updated_at"], name="sales_opp_stage_upd"),
             models.Index(fields=["status", "expected_close_date"], name="sales_opp_status_close"),
             models.Index(fields=["customer"], name="sales_opp_customer"),
+            # Covering indexes (PostgreSQL INCLUDE; plain indexes elsewhere) so the board's
+            # per-stage totals and the forecast's month sums are index-only scans instead of
+            # reading every deal row (docs/benchmarks.md, "Deals at 1M").
+            models.Index(
+                fields=["pipeline", "stage"],
+                include=["amount", "probability"],
+                name="sales_opp_board_totals",
+            ),
+            models.Index(
+                fields=["owner", "pipeline", "stage"],
+                include=["amount", "probability"],
+                name="sales_opp_owner_board",
+            ),
+            models.Index(
+                fields=["expected_close_date"],
+                include=["owner", "department", "pipeline", "amount", "probability"],
+                condition=models.Q(status="open"),
+                name="sales_opp_open_forecast",
+            ),
+            models.Index(
+                fields=["owner", "expected_close_date"],
+                include=["department", "pipeline", "amount", "probability"],
+                condition=models.Q(status="open"),
+                name="sales_opp_owner_forecast",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,10 +3,14 @@
 from django.urls import path
 
 from ..views import leads as views
+from ..views import leads_list
 
 urlpatterns: list = [
     path("leads/", views.lead_list, name="lead-list"),
     path("leads/new/", views.lead_create, name="lead-create"),
+    path("leads/columns/", leads_list.lead_columns, name="lead-columns"),
+    path("leads/export/", leads_list.lead_export, name="lead-export"),
+    path("leads/bulk/", leads_list.lead_bulk, name="lead-bulk"),
     path("leads/import/", views.lead_import, name="lead-import"),
     path("leads/import/<int:pk>/", views.lead_import_job, name="lead-import-job"),
     path("leads/import/<int:pk>/status/", views.lead_import_status, name="lead-import-status"),

@@ -160,14 +160,23 @@ def board_column(request, stage: int):
 def _column_heads(request, stages: list[Stage]) -> list[dict]:
     """Count and sums of a few columns after a move (one GROUP BY query)."""
     qs = Opportunity.objects.visible_to(request.user).filter(stage__in=stages)
-    sums = {
-        r["stage"]: r
-        for r in qs.order_by()
-        .values("stage")
-        .annotate(n=Count("pk"), sum_amount=Sum("amount"), sum_weighted=selectors.weighted_sum())
-    }
+    cap = selectors.BOARD_TOTALS_CAP  # same rule as the board: no totals over the cap
+    capped = qs.order_by().values("pk")[: cap + 1].count() > cap
+    sums = (
+        {}
+        if capped
+        else {
+            r["stage"]: r
+            for r in qs.order_by()
+            .values("stage")
+            .annotate(
+                n=Count("pk"), sum_amount=Sum("amount"), sum_weighted=selectors.weighted_sum()
+            )
+        }
+    )
     return [
         {
+            "capped": capped,
             "stage": s,
             "count": (sums.get(s.pk) or {}).get("n", 0),
             "amount": (sums.get(s.pk) or {}).get("sum_amount") or ZERO,

@@ -217,3 +217,13 @@ def connect() -> None:
     )
     register_search_provider("opportunities", _("Opportunities"), search_opportunities, order=40)
     register_outcome_handler("sales.quote", quote_approval_outcome)
+    # A follow-up logged against a deal refreshes the deal's last activity (customers may not
+    # import sales, so sales listens to the follow-up services' after-commit signal).
+    from apps.customers.models import FollowUp
+    from apps.studio.automation.signals import record_committed
+
+    from ..services.deals_activity import follow_up_recorded
+
+    record_committed.connect(
+        follow_up_recorded, sender=FollowUp, dispatch_uid="sales.follow_up_recorded"
+    )
