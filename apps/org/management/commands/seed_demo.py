@@ -6,6 +6,7 @@ from django.utils.module_loading import autodiscover_modules
 
 from apps.org.demo import DemoContext, seeders
 from apps.org.models import User
+from apps.org.scopes import clear_caches
 
 
 class Command(BaseCommand):
@@ -26,6 +27,10 @@ class Command(BaseCommand):
         ctx = DemoContext(log=lambda msg: self.stdout.write(f"  {msg}"))
         with transaction.atomic():
             for seed in seeders():
+                # Each seeder may grant its roles new permissions; the demo users are shared
+                # objects whose permission and scope caches would otherwise be stale.
+                for user in ctx.users.values():
+                    clear_caches(user)
                 seed(ctx)
         self.stdout.write(
             self.style.SUCCESS(
