@@ -197,7 +197,7 @@ def seed_bulk(ctx: DemoContext, rng: random.Random) -> int:
                 [Contract.Delivery.PENDING_REVIEW, Contract.Delivery.IN_PRODUCTION]
             )
         c = Contract(
-            number=f"HT-{year}-{first + i:04d}",
+            number=f"HT-{year}-{first + i:06d}",
             title=f"{customer.name[:20]} {rng.choice(TITLES)}",
             customer=customer,
             opportunity=won.get(customer.pk),

@@ -6,6 +6,7 @@ from django.utils.module_loading import autodiscover_modules
 
 from apps.org.demo import DemoContext, seeders
 from apps.org.models import User
+from apps.org.scopes import clear_caches
 
 
 class Command(BaseCommand):
@@ -27,6 +28,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             for seed in seeders():
                 seed(ctx)
+                # A seeder may grant roles permissions; users checked before must see them.
+                for user in ctx.users.values():
+                    clear_caches(user)
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo company ready. Sign in as admin / demo1234 (change the passwords!)."
