@@ -1,4 +1,6 @@
-"""The demo automation rules: created when their models and actions exist, idempotent, working.\nThe contract rule end to end (through the real approval services): tests/studio/test_wiring.py."""
+"""The demo automation rules: created when their models and actions exist, idempotent, working.
+The contract rule end to end (through the real approval services): tests/studio/test_wiring.py.
+"""
 
 from __future__ import annotations
 
