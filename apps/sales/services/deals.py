@@ -235,7 +235,11 @@ def opportunity_move(*, opportunity: Opportunity, stage, by, reason: str = "") -
     needs a reason; moving a closed deal back to an open stage reopens it. History: a
     StageChange row (with its date) and a MOVED/WON/LOST/REOPENED event."""
     require(by, "sales.change_opportunity", opportunity)
-    opp = Opportunity.objects.select_for_update().select_related("stage").get(pk=opportunity.pk)
+    opp = (
+        Opportunity.objects.select_for_update(of=("self",))
+        .select_related("stage")
+        .get(pk=opportunity.pk)
+    )
     if not isinstance(stage, Stage):
         stage = Stage.objects.filter(pk=stage).first() if str(stage).isdigit() else None
         if stage is None:

@@ -325,7 +325,7 @@ def _give(lead: Lead, owner, by, *, now=None, notify_owner=True, how="manual", r
 
 
 def _lock(lead: Lead) -> Lead:
-    return Lead.objects.select_for_update().select_related("owner").get(pk=lead.pk)
+    return Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
 
 
 @transaction.atomic

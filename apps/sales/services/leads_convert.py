@@ -231,7 +231,11 @@ def lead_convert(
         if not by.has_perm("sales.change_lead", lead):
             raise PermissionDenied
         require(by, "sales.convert_lead")
-    lead = Lead.objects.select_for_update().select_related("owner", "campaign").get(pk=lead.pk)
+    lead = (
+        Lead.objects.select_for_update(of=("self",))
+        .select_related("owner", "campaign")
+        .get(pk=lead.pk)
+    )
     if lead.status == Lead.Status.CONVERTED:
         raise ConflictError(_("This lead was converted already."))
     if lead.status == Lead.Status.DISQUALIFIED:
