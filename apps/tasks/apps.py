@@ -52,6 +52,10 @@ class TasksConfig(AppConfig):
 
         calendar_registry.register()
 
+        from . import automation
+
+        automation.register()
+
 
 def home_panel(request):
     """Home card: the to-do inbox in short — each kind with its count (one query per kind)."""

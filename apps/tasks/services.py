@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from apps import notify
 from apps.org.errors import ConflictError, ServiceError
+from apps.studio.automation import record_changed
 
 from .models import Task, TaskAttachment, TaskComment, TaskEvent, TaskParticipant
 
@@ -289,6 +290,7 @@ def task_create(*, by, data: Mapping, parent: Task | None = None) -> Task:
     participants = _clean_participants(data.get("participants") or [], task)
     TaskParticipant.objects.bulk_create([TaskParticipant(task=task, user=u) for u in participants])
     _event(task, TaskEvent.Kind.CREATED, by, assignee=assignee.pk)
+    record_changed(task, created=True, by=by)
     if parent is not None:
         _event(parent, TaskEvent.Kind.SUBTASK_ADDED, by, subtask=task.pk, title=task.title)
         rollup_tree(task.root_id)
@@ -364,6 +366,7 @@ def task_update(*, task: Task, by, data: Mapping) -> Task:
     if changes:
         task.save()
         _event(task, TaskEvent.Kind.UPDATED, by, changes=sorted(changes))
+        record_changed(task, changes=changes, by=by)
     if (
         "assignee" in data
         and data["assignee"] is not None
@@ -403,6 +406,7 @@ def task_assign(*, task: Task, assignee, by) -> Task:
     TaskParticipant.objects.filter(task=task, user=assignee).delete()
     TaskParticipant.objects.get_or_create(task=task, user_id=previous)
     _event(task, TaskEvent.Kind.ASSIGNED, by, assignee=assignee.pk, previous=previous)
+    record_changed(task, changes={"assignee": [previous, assignee.pk]}, by=by)
     if by is None or assignee.pk != by.pk:
         notify.send(
             assignee,
@@ -552,6 +556,7 @@ def task_set_status(*, task: Task, status: str, by) -> Task:
         fields.append("completed_at")
     task.save(update_fields=fields)
     _event(task, TaskEvent.Kind.STATUS, by, old=old, new=status)
+    record_changed(task, changes={"status": [old, status]}, by=by)
     if status == S.CANCELLED:
         cancelled = [t for t in below if t.status in Task.OPEN]
         for row in cancelled:

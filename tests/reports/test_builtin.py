@@ -194,7 +194,7 @@ def test_receivables_aging_buckets(admin):
     result = run("receivables-aging", admin, ReportParams(as_of=today))
     by = {r["bucket"]: r for r in rows(result)}
     assert by["Not yet due"]["amount"] == Decimal("60000.00")
-    assert by["1–30 days"]["amount"] == Decimal("30000.00")
+    assert by["0–30 days"]["amount"] == Decimal("30000.00")
     assert by["91–180 days"]["amount"] == Decimal("5000.00")
     assert result.sections[0].totals["amount"] == Decimal("95000.00")
     people = rows(result, 1)

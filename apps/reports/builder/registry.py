@@ -302,8 +302,16 @@ def register_builtin_sources() -> None:
             "tasks",
             "tasks.Task",
             _("Tasks"),
-            ("assignee__department",),
-            department_path="assignee__department",
+            ("customer__industry", "customer__province", "customer__level"),
+            exclude=(
+                "root",
+                "recurrence_of",
+                "link_type",
+                "link_id",
+                "reminded_at",
+                "due_soon_notified_at",
+                "overdue_notified_at",
+            ),
         ),
         SourceSpec(
             "approvals",

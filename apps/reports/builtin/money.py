@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.sales.models import Contract, Payment, PaymentPlan
+from apps.sales.selectors.contracts import unpaid_parts
 
 from ..params import ReportParams, add_months
 from ..results import Chart, Column, ReportResult, Section
@@ -108,10 +109,11 @@ def payment_forecast(user, p: ReportParams) -> ReportResult:
     return ReportResult("payment-forecast", _("Payment forecast"), [section])
 
 
-# (key, label, lowest age in days, highest age in days or None). "current": not yet due.
+# (key, label, lowest age in days, highest age in days or None): days past the due date, as the
+# money area counts them (apps.sales.selectors.contracts.bucket_for; "90+" split in two here).
 AGING_BUCKETS = [
-    ("current", gettext_lazy("Not yet due"), None, 0),
-    ("d1_30", gettext_lazy("1–30 days"), 1, 30),
+    ("current", gettext_lazy("Not yet due"), None, -1),
+    ("d0_30", gettext_lazy("0–30 days"), 0, 30),
     ("d31_60", gettext_lazy("31–60 days"), 31, 60),
     ("d61_90", gettext_lazy("61–90 days"), 61, 90),
     ("d91_180", gettext_lazy("91–180 days"), 91, 180),
@@ -127,28 +129,16 @@ def aging_bucket(age_days: int) -> str:
 
 
 def unpaid_items(contract, plans) -> list[tuple[dt.date | None, object]]:
-    """(date the amount ages from, unpaid amount) of one contract.
-
-    The rule (docs/reports.md): the contract's received amount pays its instalments in due-date
-    order; every instalment left (partly) unpaid ages from its due date. A contract without
-    plans — and whatever part of the amount its plans don't cover — ages from signed_date
-    (the day it was created when it has none).
-    """
-    received = contract.received_amount
-    items = []
-    planned = ZERO
-    for plan in sorted(plans, key=lambda x: (x.due_date, x.seq, x.pk)):
-        planned += plan.amount
-        paid = min(received, plan.amount)
-        received -= paid
-        if plan.amount - paid > 0:
-            items.append((plan.due_date, plan.amount - paid))
-    # The part of the amount no plan covers, less what was received beyond the plans.
-    rest = max(contract.amount - planned, ZERO) - received
-    if rest > 0:
-        since = contract.signed_date or timezone.localtime(contract.created_at).date()
-        items.append((since, rest))
-    return items
+    """(date the amount ages from, unpaid amount) of one contract: the money area's rule
+    (`apps.sales.selectors.contracts.unpaid_parts`), so this report and `contracts/aging/`
+    always agree."""
+    ordered = sorted(plans, key=lambda x: (x.due_date, x.seq, x.pk))
+    return unpaid_parts(
+        amount=contract.amount,
+        received=contract.received_amount,
+        since=contract.signed_date or timezone.localtime(contract.created_at).date(),
+        plans=[(plan.due_date, plan.amount) for plan in ordered],
+    )
 
 
 def receivables_aging(user, p: ReportParams) -> ReportResult:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.apps import apps
 from django.db.models import Avg, Count, F, Q
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
@@ -14,6 +13,7 @@ from django.utils.translation import gettext as _
 from apps.approvals.models import ApprovalAction, ApprovalRequest
 from apps.customers.models import Customer, FollowUp, Ticket
 from apps.sales.models import Opportunity
+from apps.tasks.models import Task
 
 from ..params import ReportParams
 from ..results import Chart, Column, ReportResult, Section
@@ -255,42 +255,14 @@ def approval_cycle(user, p: ReportParams) -> ReportResult:
     )
 
 
-def task_model():
-    """The tasks app's Task model when it exists (it is built in parallel; reports must not
-    break without it)."""
-    if not apps.is_installed("apps.tasks"):
-        return None
-    try:
-        return apps.get_model("tasks", "Task")
-    except LookupError:
-        return None
-
-
 def tasks_done_query(user, p: ReportParams):
-    """values(person, n) of tasks finished in the period, or None without a Task model.
-
-    Field names are discovered, not assumed: the assignee (`assignee` or `owner`), the finish
-    time (`completed_at`, `done_at`, `finished_at`, else `updated_at`) and the done status."""
-    Task = task_model()
-    if Task is None or not hasattr(Task.objects, "visible_to"):
-        return None
-    names = {f.name for f in Task._meta.get_fields()}
-    person = next((n for n in ("assignee", "owner") if n in names), None)
-    finished = next(
-        (n for n in ("completed_at", "done_at", "finished_at", "updated_at") if n in names), None
+    """values(assignee, n) of the tasks the user may see that were done in the period: status
+    done, finished (`completed_at`) in the period, per assignee; the department filter is the
+    task's department (its assignee's when it was assigned)."""
+    qs = scoped(Task, user, p, date="completed_at", owner="assignee", dept="department").filter(
+        status=Task.Status.DONE
     )
-    if person is None or finished is None:
-        return None
-    qs = Task.objects.visible_to(user).filter(p.date_q(finished, is_datetime=True))
-    if finished == "updated_at" or "status" in names:
-        status = getattr(getattr(Task, "Status", None), "DONE", "done")
-        if "status" in names:
-            qs = qs.filter(status=status)
-    if p.owner is not None:
-        qs = qs.filter(**{person: p.owner})
-    if p.department is not None:
-        qs = qs.filter(**{f"{person}__department__in": p.department_ids})
-    return qs.order_by().values(person).annotate(n=Count("id")), person
+    return qs.values("assignee").annotate(n=Count("id"))
 
 
 def team_activity(user, p: ReportParams) -> ReportResult:
@@ -311,11 +283,7 @@ def team_activity(user, p: ReportParams) -> ReportResult:
         .values("assignee")
         .annotate(n=Count("id"))
     }
-    tasks: dict = {}
-    found = tasks_done_query(user, p)
-    if found is not None:
-        rows_qs, person = found
-        tasks = {r[person]: r["n"] for r in rows_qs}
+    tasks = {r["assignee"]: r["n"] for r in tasks_done_query(user, p)}
     people = (set(fu) | set(deals) | set(resolved) | set(tasks)) - {None}
     names = user_names(people)
     kinds = FollowUp.Kind.choices
@@ -327,7 +295,7 @@ def team_activity(user, p: ReportParams) -> ReportResult:
         row["follow_ups"] = sum(fu.get(pk, {}).values())
         row["deals"] = deals.get(pk, 0)
         row["tickets"] = resolved.get(pk, 0)
-        row["tasks"] = tasks.get(pk, 0) if found is not None else None
+        row["tasks"] = tasks.get(pk, 0)
         rows.append(row)
     rows.sort(key=lambda r: (-r["follow_ups"], r["person"]))
     columns = [
@@ -336,12 +304,9 @@ def team_activity(user, p: ReportParams) -> ReportResult:
         *[Column(f"fu_{kind}", str(label), "int") for kind, label in kinds],
         Column("deals", _("Deals created"), "int"),
         Column("tickets", _("Tickets resolved"), "int"),
+        Column("tasks", _("Tasks done"), "int"),
     ]
     notes = []
-    if found is not None:
-        columns.append(Column("tasks", _("Tasks done"), "int"))
-    else:
-        notes.append(_("Tasks are not counted: the tasks app has no task list yet."))
     section = Section(
         "people",
         _("Activity by person"),

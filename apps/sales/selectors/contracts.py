@@ -210,6 +210,29 @@ def bucket_for(days_overdue: int) -> str:
     return "d90_plus"
 
 
+def unpaid_parts(*, amount, received, since: dt.date, plans) -> list[tuple[dt.date, Decimal]]:
+    """(date the amount ages from, unpaid amount) of one contract — the one aging rule of the
+    suite (this page and API, and the `receivables-aging` report both use it).
+
+    The received amount pays the instalments (`plans`: (due_date, amount) in due-date order)
+    one after the other; every instalment left (partly) unpaid ages from its due date. What
+    the plans don't cover, less what was received beyond them, ages from `since` (the signing
+    date, else the day the contract was created)."""
+    left = received
+    planned = ZERO
+    parts = []
+    for due, part in plans:
+        planned += part
+        paid = min(part, max(left, ZERO))
+        left -= part
+        if part - paid > 0:
+            parts.append((due, part - paid))
+    rest = amount - max(planned, received)
+    if rest > 0:
+        parts.append((since, rest))
+    return parts
+
+
 def may_see_amounts(user) -> bool:
     access = field_access(user, Contract)
     return all(access.can_view(n) for n in AMOUNT_FIELDS)
@@ -267,19 +290,12 @@ def receivables_aging(
             row = rows[key] = AgingRow(key=key, label=label)
         row.contracts += 1
         total.contracts += 1
-        fallback = c["signed_date"] or timezone.localtime(c["created_at"]).date()
-        left = c["received_amount"]
-        planned = ZERO
-        parts = []
-        for due, amount in plans.get(c["pk"], []):
-            planned += amount
-            paid = min(amount, max(left, ZERO))
-            left -= amount
-            if amount - paid > 0:
-                parts.append((due, amount - paid))
-        rest = c["amount"] - max(planned, c["received_amount"])
-        if rest > 0:
-            parts.append((fallback, rest))
+        parts = unpaid_parts(
+            amount=c["amount"],
+            received=c["received_amount"],
+            since=c["signed_date"] or timezone.localtime(c["created_at"]).date(),
+            plans=plans.get(c["pk"], []),
+        )
         for due, amount in parts:
             bucket = bucket_for((today - due).days)
             row.buckets[bucket] += amount

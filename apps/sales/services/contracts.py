@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from apps import notify
 from apps.approvals import services as approvals
 from apps.org.errors import ConflictError, ServiceError
+from apps.studio.automation import record_changed
 from apps.studio.validation import validate_custom_or_raise
 
 from ..models import Contract, ContractEvent
@@ -61,6 +62,16 @@ DRAFT_FIELDS = (
 LATER_FIELDS = ("title", "signed_date", "start_date", "end_date", "terms")
 EDITABLE_LATER = (S.APPROVED, S.SIGNED, S.EXECUTING)
 CONTRACT_TEMPLATE = "contract"
+
+
+def _automation_changes(changes: dict) -> dict:
+    # Custom fields go to automation as the list of keys that changed.
+    out = dict(changes)
+    if "custom" in out:
+        old, new = out["custom"]
+        old, new = old or {}, new or {}
+        out["custom"] = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return out
 
 
 def _check_dates(start, end) -> None:
@@ -124,6 +135,7 @@ def contract_create(*, by, data: Mapping) -> Contract:
             if attempt:
                 raise ConflictError(_("Could not number the contract; try again.")) from None
     record(contract, K.CREATED, by, number=contract.number, amount=contract.amount)
+    record_changed(contract, created=True, by=by)
     return contract
 
 
@@ -190,6 +202,7 @@ def contract_update(*, contract: Contract, by, data: Mapping) -> Contract:
     if changes:
         contract.save()
         record(contract, K.UPDATED, by, changes=changes)
+        record_changed(contract, changes=_automation_changes(changes), by=by)
     return contract
 
 
@@ -217,9 +230,11 @@ def contract_submit(*, contract: Contract, by) -> Contract:
         raise ConflictError(_("Only a draft or rejected contract can be submitted."))
     if contract.amount <= 0:
         raise ServiceError(_("Give the contract an amount before submitting it."), field="amount")
+    old_status = contract.status
     contract.status = S.PENDING
     contract.save(update_fields=["status", "updated_at"])
     record(contract, K.SUBMITTED, by, amount=contract.amount)
+    record_changed(contract, changes={"status": [old_status, S.PENDING]}, by=by)
     try:
         request = approvals.approval_start(
             template=CONTRACT_TEMPLATE,
@@ -254,10 +269,14 @@ def contract_approval_outcome(request, outcome: str) -> None:
     actor = None
     if outcome == "resubmitted":
         if contract.status in (S.DRAFT, S.REJECTED):
+            old_status = contract.status
             contract.status = S.PENDING
             contract.approval = request
             contract.save(update_fields=["status", "approval", "updated_at"])
             record(contract, K.SUBMITTED, request.initiator, approval=request.pk)
+            record_changed(
+                contract, changes={"status": [old_status, S.PENDING]}, by=request.initiator
+            )
         return
     if contract.status != S.PENDING:
         return
@@ -283,6 +302,8 @@ def contract_approval_outcome(request, outcome: str) -> None:
     contract.approval = request
     contract.save(update_fields=["status", "approval", "updated_at"])
     record(contract, kind, actor, approval=request.pk, outcome=outcome)
+    # "A contract that becomes approved" rules fire here, after the decision commits.
+    record_changed(contract, changes={"status": [S.PENDING, contract.status]}, by=actor)
     if recipients:
         _notify(recipients, f"sales.contract_{outcome}", contract, message)
 
@@ -298,8 +319,13 @@ def _move(contract, by, *, frm, to, verb) -> Contract:
             _("A %(status)s contract cannot be %(verb)s.")
             % {"status": contract.get_status_display().lower(), "verb": verb}
         )
+    contract._old_status = contract.status
     contract.status = to
     return contract
+
+
+def _status_changed(contract: Contract, by) -> None:
+    record_changed(contract, changes={"status": [contract._old_status, contract.status]}, by=by)
 
 
 @transaction.atomic
@@ -312,6 +338,7 @@ def contract_sign(*, contract: Contract, by, signed_date: dt.date | None = None)
     contract.signed_date = signed_date
     contract.save(update_fields=["status", "signed_date", "updated_at"])
     record(contract, K.SIGNED, by, signed_date=signed_date)
+    _status_changed(contract, by)
     return contract
 
 
@@ -322,6 +349,7 @@ def contract_start(*, contract: Contract, by) -> Contract:
         contract.start_date = timezone.localdate()
     contract.save(update_fields=["status", "start_date", "updated_at"])
     record(contract, K.EXECUTING, by)
+    _status_changed(contract, by)
     return contract
 
 
@@ -336,6 +364,7 @@ def contract_complete(*, contract: Contract, by) -> Contract:
     )
     contract.save(update_fields=["status", "updated_at"])
     record(contract, K.COMPLETED, by, receivable=contract.receivable_amount)
+    _status_changed(contract, by)
     return contract
 
 
@@ -355,6 +384,7 @@ def contract_terminate(*, contract: Contract, by, reason: str) -> Contract:
     )
     contract.save(update_fields=["status", "updated_at"])
     record(contract, K.TERMINATED, by, reason=reason)
+    _status_changed(contract, by)
     _notify(
         [contract.owner, *finance_users()],
         "sales.contract_terminated",
@@ -384,6 +414,7 @@ def contract_set_delivery(*, contract: Contract, by, delivery_status: str) -> Co
     contract.delivery_status = delivery_status
     contract.save(update_fields=["delivery_status", "updated_at"])
     record(contract, K.DELIVERY, by, **{"from": old, "to": delivery_status})
+    record_changed(contract, changes={"delivery_status": [old, delivery_status]}, by=by)
     _notify(
         [contract.owner],
         "sales.contract_delivery",

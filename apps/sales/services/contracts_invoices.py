@@ -25,6 +25,7 @@ from apps import notify
 from apps.approvals import services as approvals
 from apps.approvals.models import ApprovalTemplate
 from apps.org.errors import ConflictError, ServiceError
+from apps.studio.automation import record_changed
 
 from ..models import Contract, ContractEvent, Invoice
 from .contracts_common import MONEY_STATUSES, finance_users, lock_contract, money, record, require
@@ -140,6 +141,7 @@ def invoice_request(*, contract: Contract, by, data: Mapping) -> Invoice:
             url=_invoice_url(invoice),
             actor=by,
         )
+    record_changed(invoice, created=True, by=by)
     return invoice
 
 
@@ -173,6 +175,7 @@ def invoice_issue(*, invoice: Invoice, by, invoice_number: str, issued_date=None
             _("An invoice that is %(status)s cannot be issued.")
             % {"status": invoice.get_status_display().lower()}
         )
+    old_status = invoice.status
     number = (invoice_number or "").strip()
     if not number or len(number) > 50:
         raise ServiceError(_("Give the invoice number."), field="invoice_number")
@@ -189,6 +192,7 @@ def invoice_issue(*, invoice: Invoice, by, invoice_number: str, issued_date=None
         update_fields=["status", "invoice_number", "issued_date", "issued_by", "updated_at"]
     )
     record(contract, K.INVOICE_ISSUED, by, invoice=invoice.pk, number=number, amount=invoice.amount)
+    record_changed(invoice, changes={"status": [old_status, I.ISSUED]}, by=by)
     notify.send(
         [invoice.requested_by, contract.owner],
         "sales.invoice_issued",
@@ -221,9 +225,11 @@ def invoice_reject(*, invoice: Invoice, by, reason: str) -> Invoice:
 
 def _reject(invoice: Invoice, contract: Contract, by, reason: str) -> None:
     _release(invoice, contract)
+    old_status = invoice.status
     invoice.status = I.REJECTED
     invoice.reject_reason = reason
     invoice.save(update_fields=["status", "reject_reason", "updated_at"])
+    record_changed(invoice, changes={"status": [old_status, I.REJECTED]}, by=by)
     record(
         contract, K.INVOICE_REJECTED, by, invoice=invoice.pk, amount=invoice.amount, reason=reason
     )
@@ -251,6 +257,7 @@ def invoice_approval_outcome(request, outcome: str) -> None:
         invoice.status = I.APPROVED
         invoice.approval = request
         invoice.save(update_fields=["status", "approval", "updated_at"])
+        record_changed(invoice, changes={"status": [I.PENDING, I.APPROVED]}, by=None)
         notify.send(
             finance_users(),
             "sales.invoice_approved",

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from apps import notify
 from apps.org.errors import ConflictError, ServiceError
+from apps.studio.automation import record_changed
 
 from ..models import ZERO, Contract, ContractEvent, Payment, PaymentPlan, SalesSettings
 from .contracts_common import (
@@ -188,6 +189,12 @@ def payment_record(*, contract: Contract, by, data: Mapping) -> Payment:
         method=method,
         received=contract.received_amount,
     )
+    record_changed(payment, created=True, by=by)
+    record_changed(
+        contract,
+        changes={"received_amount": [contract.received_amount - amount, contract.received_amount]},
+        by=by,
+    )
     notify.send(
         [contract.owner],
         "sales.payment_received",
@@ -210,6 +217,16 @@ def payment_delete(*, payment: Payment, by) -> None:
         raise ConflictError(_("The payment was already removed."))
     Contract.objects.filter(pk=contract.pk).update(
         received_amount=contract.received_amount - payment.amount, updated_at=timezone.now()
+    )
+    record_changed(
+        contract,
+        changes={
+            "received_amount": [
+                contract.received_amount,
+                contract.received_amount - payment.amount,
+            ]
+        },
+        by=by,
     )
     record(
         contract,

@@ -22,6 +22,7 @@ from apps import notify
 from apps.customers.models import Contact, Customer, FollowUp
 from apps.customers.services._common import apply, refuse_restricted, require
 from apps.org.errors import ServiceError
+from apps.studio.automation import record_changed
 from apps.studio.validation import sync_unique_values, validate_custom_or_raise
 
 from ..models import (
@@ -188,6 +189,7 @@ def opportunity_create(*, by, data: Mapping, owner=None, pipeline=None, stage=No
         stage=stage.pk,
         owner=owner.pk,
     )
+    record_changed(opp, created=True, by=by)
     return opp
 
 
@@ -221,6 +223,7 @@ def opportunity_update(*, opportunity: Opportunity, by, data: Mapping) -> Opport
     opp.save()
     sync_unique_values(opp)
     record(opp, OpportunityEvent.Kind.UPDATED, by, changes=changes)
+    record_changed(opp, changes=changes, by=by)
     return opp
 
 
@@ -232,7 +235,11 @@ def opportunity_move(*, opportunity: Opportunity, stage, by, reason: str = "") -
     needs a reason; moving a closed deal back to an open stage reopens it. History: a
     StageChange row (with its date) and a MOVED/WON/LOST/REOPENED event."""
     require(by, "sales.change_opportunity", opportunity)
-    opp = Opportunity.objects.select_for_update().select_related("stage").get(pk=opportunity.pk)
+    opp = (
+        Opportunity.objects.select_for_update(of=("self",))
+        .select_related("stage")
+        .get(pk=opportunity.pk)
+    )
     if not isinstance(stage, Stage):
         stage = Stage.objects.filter(pk=stage).first() if str(stage).isdigit() else None
         if stage is None:
@@ -249,6 +256,7 @@ def opportunity_move(*, opportunity: Opportunity, stage, by, reason: str = "") -
     now = timezone.now()
     previous = opp.stage
     was_closed = opp.status != Opportunity.Status.OPEN
+    old_status, old_probability = opp.status, opp.probability
     opp.stage = stage
     opp.probability = stage.probability
     opp.status = _status_for(stage)
@@ -293,6 +301,12 @@ def opportunity_move(*, opportunity: Opportunity, stage, by, reason: str = "") -
     if reason:
         payload["reason"] = reason
     record(opp, kind, by, **payload)
+    changes = {"stage": [previous.pk, stage.pk]}
+    if opp.status != old_status:
+        changes["status"] = [old_status, opp.status]
+    if opp.probability != old_probability:
+        changes["probability"] = [old_probability, opp.probability]
+    record_changed(opp, changes=changes, by=by)
     if (
         by is not None
         and opp.owner_id != by.pk
@@ -328,6 +342,7 @@ def opportunity_assign(*, opportunity: Opportunity, owner, by) -> Opportunity:
     opp.last_activity_at = timezone.now()
     opp.save(update_fields=["owner", "department", "last_activity_at", "updated_at"])
     record(opp, OpportunityEvent.Kind.ASSIGNED, by, previous_owner=previous, owner=owner.pk)
+    record_changed(opp, changes={"owner": [previous, owner.pk]}, by=by)
     notify.send(
         owner,
         "sales.opportunity_assigned",

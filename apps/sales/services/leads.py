@@ -35,6 +35,7 @@ from apps.customers.normalize import digits, normalize_name
 from apps.customers.services._common import apply, refuse_restricted, require
 from apps.customers.services.territories import territory_for_province
 from apps.org.errors import ConflictError, ServiceError
+from apps.studio.automation import record_changed
 from apps.studio.validation import validate_custom_or_raise
 
 from ..models import Lead, LeadEvent, LeadSource, SalesSettings
@@ -245,6 +246,7 @@ def lead_create(*, by, data: Mapping, owner=_UNSET, notify_owner: bool = True) -
     lead.duplicate_of = dup_lead
     lead.duplicate_customer = dup_customer
     raced = _save_original_or_duplicate(lead)
+    lead._automation_new = True  # the routing below is part of the "created" event
     dup_lead = lead.duplicate_of
     record(lead, LeadEvent.Kind.CREATED, by, source=lead.source, campaign=lead.campaign_id)
     if dup_lead is not None or dup_customer is not None:
@@ -273,13 +275,15 @@ def lead_create(*, by, data: Mapping, owner=_UNSET, notify_owner: bool = True) -
             lead,
             message=_("A duplicate of your lead %(lead)s came in.") % {"lead": dup_lead},
         )
+    lead._automation_new = False
+    record_changed(lead, created=True, by=by)
     return lead
 
 
 def _give(lead: Lead, owner, by, *, now=None, notify_owner=True, how="manual", rule=None, note=""):
     """Set the owner of a saved lead (no permission check: callers decide)."""
     now = now or timezone.now()
-    previous = lead.owner_id
+    previous, old_status = lead.owner_id, lead.status
     lead.owner = owner
     lead.department_id = owner.department_id if owner is not None else lead.department_id
     lead.assignment_rule = rule
@@ -302,6 +306,11 @@ def _give(lead: Lead, owner, by, *, now=None, notify_owner=True, how="manual", r
         rule=getattr(rule, "pk", None),
         **({"note": note[:300]} if note else {}),
     )
+    if not getattr(lead, "_automation_new", False):
+        changes = {"owner": [previous, getattr(owner, "pk", None)]}
+        if lead.status != old_status:
+            changes["status"] = [old_status, lead.status]
+        record_changed(lead, changes=changes, by=by)
     if notify_owner and owner is not None and (by is None or owner.pk != by.pk):
         notify.send(
             owner,
@@ -362,6 +371,7 @@ def lead_update(*, lead: Lead, by, data: Mapping) -> Lead:
             ) from None
         raise
     record(lead, LeadEvent.Kind.UPDATED, by, changes=changes)
+    record_changed(lead, changes=changes, by=by)
     return lead
 
 
@@ -406,11 +416,16 @@ def lead_contact(*, lead: Lead, by, note: str = "", at: dt.datetime | None = Non
     if lead.contacted_at is None:
         lead.contacted_at = at
         fields.append("contacted_at")
+    old_status = lead.status
     if lead.status in (Lead.Status.NEW, Lead.Status.ASSIGNED):
         lead.status = Lead.Status.CONTACTED
         fields.append("status")
     lead.save(update_fields=fields)
     record(lead, LeadEvent.Kind.CONTACTED, by, note=note[:1000])
+    changes = {"last_contacted_at": [None, at]}
+    if lead.status != old_status:
+        changes["status"] = [old_status, lead.status]
+    record_changed(lead, changes=changes, by=by)
     return lead
 
 
@@ -424,6 +439,7 @@ def lead_qualify(*, lead: Lead, by, note: str = "") -> Lead:
     if lead.status == Lead.Status.QUALIFIED:
         return lead
     now = timezone.now()
+    old_status = lead.status
     lead.status = Lead.Status.QUALIFIED
     lead.qualified_at = now
     fields = ["status", "qualified_at", "updated_at"]
@@ -432,6 +448,7 @@ def lead_qualify(*, lead: Lead, by, note: str = "") -> Lead:
         fields += ["contacted_at", "last_contacted_at"]
     lead.save(update_fields=fields)
     record(lead, LeadEvent.Kind.QUALIFIED, by, note=note[:1000])
+    record_changed(lead, changes={"status": [old_status, lead.status]}, by=by)
     return lead
 
 
@@ -445,10 +462,12 @@ def lead_disqualify(*, lead: Lead, by, reason: str) -> Lead:
     lead = _lock(lead)
     if lead.status not in OPEN:
         raise ConflictError(_("This lead is closed."))
+    old_status = lead.status
     lead.status = Lead.Status.DISQUALIFIED
     lead.disqualified_reason = reason[:300]
     lead.save(update_fields=["status", "disqualified_reason", "updated_at"])
     record(lead, LeadEvent.Kind.DISQUALIFIED, by, reason=lead.disqualified_reason)
+    record_changed(lead, changes={"status": [old_status, lead.status]}, by=by)
     return lead
 
 
@@ -465,6 +484,7 @@ def lead_reopen(*, lead: Lead, by) -> Lead:
     lead.disqualified_reason = ""
     lead.save(update_fields=["status", "disqualified_reason", "updated_at"])
     record(lead, LeadEvent.Kind.UPDATED, by, reopened=True)
+    record_changed(lead, changes={"status": [Lead.Status.DISQUALIFIED, lead.status]}, by=by)
     return lead
 
 

@@ -35,6 +35,7 @@ from apps.customers.models import Contact, Customer
 from apps.customers.normalize import digits
 from apps.customers.services._common import require
 from apps.org.errors import ConflictError, ServiceError
+from apps.studio.automation import record_changed
 from apps.studio.registry import definitions_for
 
 from ..models import (
@@ -203,6 +204,7 @@ def _opportunity(lead: Lead, by, customer, contact, spec: Mapping) -> Opportunit
         payload={"lead": lead.pk, "amount": str(amount), "stage": stage.pk},
     )
     StageChange.objects.create(opportunity=opp, from_stage=None, to_stage=stage, actor=by, at=now)
+    record_changed(opp, created=True, by=by)
     return opp
 
 
@@ -244,6 +246,7 @@ def lead_convert(
     if opportunity is not None:
         opp = _opportunity(lead, by, cust, contact, opportunity)
     now = timezone.now()
+    old_status = lead.status
     lead.status = Lead.Status.CONVERTED
     lead.converted_at = now
     lead.converted_customer = cust
@@ -274,4 +277,5 @@ def lead_convert(
             "opportunity": getattr(opp, "pk", None),
         },
     )
+    record_changed(lead, changes={"status": [old_status, lead.status]}, by=by)
     return cust, contact, opp

@@ -52,6 +52,13 @@ def contracts_panel(user, customer):
     )
 
 
+def kind_label(kind: str) -> str:
+    from ..models import ContractEvent
+
+    kinds = ContractEvent.Kind
+    return str(kinds(kind).label) if kind in kinds.values else kind
+
+
 def contract_timeline(user, customer, limit, before):
     """Contract history rows of the customer's visible contracts for the 360° feed."""
     from apps.customers.panels import TimelineItem
@@ -86,7 +93,7 @@ def contract_timeline(user, customer, limit, before):
             TimelineItem(
                 at=e.at,
                 kind=f"sales.contract_{e.kind}",
-                title=f"{e.contract.number} · {e.get_kind_display()}",
+                title=f"{e.contract.number} · {kind_label(e.kind)}",
                 body=body,
                 actor=e.actor,
                 url=e.contract.get_absolute_url(),

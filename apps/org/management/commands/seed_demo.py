@@ -32,6 +32,9 @@ class Command(BaseCommand):
                 for user in ctx.users.values():
                     clear_caches(user)
                 seed(ctx)
+                # A seeder may grant roles permissions; users checked before must see them.
+                for user in ctx.users.values():
+                    clear_caches(user)
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo company ready. Sign in as admin / demo1234 (change the passwords!)."
