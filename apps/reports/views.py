@@ -29,6 +29,7 @@ from .builder.query import (
 )
 from .builder.registry import get_source, sources_for, visible_fields
 from .builtin import builtins_for, get_builtin
+from .builtin.drill import DrillError, add_drill_links, drill_list
 from .exports import xlsx_response
 from .forms import (
     BuilderForm,
@@ -126,7 +127,7 @@ def builtin(request, key):
             form = ReportParamsForm({}, default_period=report.default_period)
             form.is_valid()
         params = form.params()
-        result = report.result(request.user, params)
+        result = add_drill_links(report.result(request.user, params), params)
         export_query = urlencode(params.as_query())
     else:
         export_query = ""
@@ -140,6 +141,39 @@ def builtin(request, key):
             "sections": _sections(result) if result else [],
             "export_query": export_query,
             "params": report.params,
+        },
+    )
+
+
+@login_required
+def builtin_drill(request, key):
+    """The records behind one row of a built-in report (same scope and filters)."""
+    report = _builtin_or_404(request, key)
+    form = ReportParamsForm(request.GET, default_period=report.default_period)
+    if not form.is_valid():
+        raise Http404
+    params = form.params()
+    try:
+        found = drill_list(
+            key, request.user, params, request.GET.get("section", ""), request.GET.get("k", "")
+        )
+    except DrillError as exc:
+        raise Http404 from exc
+    page = Paginator(found.records, DRILL_PAGE).get_page(request.GET.get("page"))
+    rows = [
+        {"obj": obj, "cells": [c.get(obj) for c in found.columns], "url": _url(obj)}
+        for obj in page.object_list
+    ]
+    return render(
+        request,
+        "reports/drill.html",
+        {
+            "title": f"{report.title} · {found.title}",
+            "columns": found.columns,
+            "rows": rows,
+            "page": page,
+            "back": reverse("reports:builtin", args=[key]) + "?" + urlencode(params.as_query()),
+            "query_string": request.GET.copy(),
         },
     )
 
@@ -655,7 +689,7 @@ def widget(request):
                 )
                 form.is_valid()
                 params = form.params()
-            result = report.result(request.user, params)
+            result = add_drill_links(report.result(request.user, params), params)
             prefix = f"w{item.pk}" if item else f"wb-{key}"
             context["sections"] = _sections(result, prefix)[:1]
             context["link"] = (

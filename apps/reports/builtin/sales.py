@@ -132,7 +132,15 @@ def funnel(user, p: ReportParams) -> ReportResult:
             Column("count", _("Deals at the stage"), "int"),
             Column("amount", _("Amount"), "money", amount_col),
         ],
-        rows=[{"stage": r["stage"], "count": r["count"], "amount": r["amount"]} for r in rows],
+        rows=[
+            {
+                "stage": r["stage"],
+                "stage_id": r["stage_id"],
+                "count": r["count"],
+                "amount": r["amount"],
+            }
+            for r in rows
+        ],
         chart=Chart("bar", "stage", ["count", "amount"]),
     )
     return ReportResult("funnel", _("Sales funnel"), [section, amounts])
