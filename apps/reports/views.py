@@ -399,6 +399,12 @@ def saved_drill(request, pk):
         query = parse_definition(report.source, report.definition, request.user)
     except ServiceError as exc:
         raise PermissionDenied from exc
+    if any(request.GET.get(k) for k in ("period", "date_from", "date_to", "department")):
+        # opened from a dashboard widget: the dashboard's filters, as on the widget
+        form = ReportParamsForm(request.GET)
+        if not form.is_valid():
+            raise Http404
+        query = _with_dashboard_filters(query, form.params(), request.user)
     return _drill(request, query, report.name, report.get_absolute_url())
 
 
@@ -667,11 +673,13 @@ def widget(request):
                 query = parse_definition(saved.source, saved.definition, request.user)
                 query = _with_dashboard_filters(query, params, request.user)
                 raw = run_query(query, request.user)
+                drill_params = urlencode(params.as_query())
                 result = builder_report(
                     raw,
                     title=saved.name,
                     chart=saved.chart,
-                    drill_base=reverse("reports:saved-drill", args=[saved.pk]),
+                    drill_base=reverse("reports:saved-drill", args=[saved.pk])
+                    + ("?" + drill_params if drill_params else ""),
                 )
                 context["sections"] = _sections(result, f"w{item.pk if item else 0}")[:1]
                 context["link"] = saved.get_absolute_url()
@@ -717,13 +725,8 @@ def _with_dashboard_filters(query: BuilderQuery, params, user) -> BuilderQuery:
     dept = fields.get(query.source.department_path)
     if dept and params.department is not None:
         extra.append(Filter(dept, "in", params.department_ids, params.department_ids))
-    if not extra:
-        return query
-    if query.match == "any" and query.filters:
-        # "any" of the report's own filters, and all of the dashboard's: keep both meanings by
-        # running the report's filters first (drill links use the saved definition).
-        return query
-    query.filters = [*query.filters, *extra]
+    # All of the dashboard's filters and — "all" or "any", as saved — the report's own.
+    query.extra_filters = extra
     return query
 
 

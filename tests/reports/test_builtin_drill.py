@@ -130,7 +130,7 @@ def test_drill_keeps_scope_and_filters(client, world):
     # a department filter narrows the drill like the report
     results = drilled(client, "funnel", {"period": "this_year", "department": world["north"].pk})
     assert all(r.context["page"].paginator.count == 0 for _s, _row, r in results)
-    for section, row, response in drilled(client, "customer-profile"):
+    for _section, row, response in drilled(client, "customer-profile"):
         assert response.context["page"].paginator.count == row["customers"]
         assert all(c.owner_id == rep.pk for c in response.context["page"].object_list)
 

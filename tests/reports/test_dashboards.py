@@ -345,3 +345,55 @@ def test_widget_query_count_does_not_grow_with_rows(client, people, board):
         client.get(url, {"item": funnel.pk})
     assert len(many_saved) == len(few_saved)
     assert len(many_funnel) == len(few_funnel)
+
+
+def test_dashboard_filters_apply_to_match_any_reports(client, people, board):
+    """A saved report whose own filters are "any": the dashboard's period and department
+    still apply to all of it, and the widget's drill-down lists the same records."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    east, owner = people["east"], people["owner"]
+    north_rep = people["stranger"]
+    old = timezone.now() - dt.timedelta(days=800)
+    js = "江苏"
+    CustomerFactory(owner=owner, level="A", province=js)  # east, this year, matches (level A)
+    CustomerFactory(owner=owner, level="B", province="上海")  # matches (province)
+    CustomerFactory(owner=owner, level="C", province=js)  # matches neither own filter
+    CustomerFactory(owner=owner, level="A", province=js, created_at=old)  # out of the period
+    CustomerFactory(owner=north_rep, level="A", province=js)  # other department
+    boss = UserFactory(is_superuser=True)
+    report = saved_report_create(
+        by=boss,
+        name="A or Shanghai",
+        source="customers",
+        definition={
+            "dimensions": ["level"],
+            "filters": [
+                {"field": "level", "op": "eq", "value": "A"},
+                {"field": "province", "op": "eq", "value": "上海"},
+            ],
+            "match": "any",
+        },
+    )
+    report.shared_users.add(owner)
+    item = services.dashboard_add_item(dashboard=board, by=owner, saved_report=report)
+    client.force_login(boss)
+    Dashboard.objects.filter(pk=board.pk).update(owner=boss)
+    url = reverse("reports:widget")
+
+    def counts(query):
+        page = client.get(url, {"item": item.pk, **query})
+        assert page.context["error"] is None
+        rows = page.context["sections"][0]["section"].rows
+        return {r["d0_label"][:1]: r["m0"] for r in rows}, rows
+
+    everything, _rows = counts({})
+    assert everything == {"A": 3, "B": 1}
+    filtered, rows = counts({"period": "this_year", "department": east.pk})
+    assert filtered == {"A": 1, "B": 1}
+    for row in rows:
+        drill = client.get(row["_drill"])
+        assert drill.status_code == 200
+        assert drill.context["page"].paginator.count == row["m0"], row["_drill"]
