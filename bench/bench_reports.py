@@ -169,8 +169,11 @@ def _generate(users) -> bool:
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM customers_customer WHERE name LIKE %s", [f"{PREFIX}%"])
-        if cursor.fetchone()[0] >= N:
+        found = cursor.fetchone()[0]
+        if found >= N:
             return False
+    if found:  # a smaller run's rows: start again at this scale
+        _cleanup()
     pipeline, _c = Pipeline.objects.get_or_create(name=f"{PREFIX} pipeline")
     stages = []
     for order, (name, prob, won, lost) in enumerate(

@@ -18,14 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import F, OuterRef, Prefetch, Q, Subquery
+from django.db.models import F, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.customers.models import Customer
 from apps.org.fields import field_access
-from apps.sales.models import Contract, Opportunity, PaymentPlan, StageChange
+from apps.sales.models import Contract, Opportunity, PaymentPlan
 
 from ..params import ReportParams
 from ..results import ReportResult
@@ -94,20 +94,18 @@ def _funnel(user, p: ReportParams, section: str, key: str) -> DrillList:
     elif section == "stages":
         # Same rule as the funnel: now at this or a later open stage, or lost after leaving
         # this or a later stage (a lost deal without history counts at the first stage).
-        first = pipeline.stages.filter(is_lost=False).order_by("order", "id").first()
-        lost_from = (
-            StageChange.objects.filter(opportunity=OuterRef("pk"), to_stage__is_lost=True)
-            .order_by("-at", "-id")
-            .values("from_stage__order")[:1]
-        )
-        qs = qs.annotate(lost_from=Subquery(lost_from)).filter(
-            Q(stage__is_lost=False, stage__order__gte=stage.order)
-            | Q(stage__is_lost=True, lost_from__gte=stage.order)
-            | Q(
-                stage__is_lost=True,
-                lost_from__isnull=True,
-                **({} if first and first.order >= stage.order else {"pk__in": []}),
-            )
+        from .sales import lost_from_stage
+
+        stages = list(pipeline.stages.all())
+        open_orders = sorted(s.order for s in stages if not s.is_lost)
+        first_is_reached = bool(open_orders) and open_orders[0] >= stage.order
+        later = [s.pk for s in stages if s.order >= stage.order]
+        others = [s.pk for s in stages if s.order < stage.order]
+        lost = Q(stage__is_lost=True, lost_from__in=later)
+        if first_is_reached:  # no history, or moved from outside the pipeline: first stage
+            lost |= Q(stage__is_lost=True) & (Q(lost_from__isnull=True) | ~Q(lost_from__in=others))
+        qs = qs.annotate(lost_from=lost_from_stage(stages)).filter(
+            Q(stage__is_lost=False, stage__order__gte=stage.order) | lost
         )
         title = _("Deals that reached %(stage)s") % {"stage": stage.name}
     else:
