@@ -32,6 +32,10 @@ def main() -> None:
     from apps.reports.builtin import get_builtin
     from apps.reports.params import ReportParams, relative_range
 
+    if os.environ.get("BENCH_JIT_OFF"):
+        # Session only: what `jit = off` (recommended for this workload) would give.
+        with connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
     users = _setup()
     t0 = time.perf_counter()
     made = _generate(users)
