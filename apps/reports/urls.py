@@ -28,4 +28,5 @@ urlpatterns = [
     path("targets/<int:pk>/delete/", views.target_delete, name="target-delete"),
     path("<slug:key>/", views.builtin, name="builtin"),
     path("<slug:key>/export/", views.builtin_export, name="builtin-export"),
+    path("<slug:key>/drill/", views.builtin_drill, name="builtin-drill"),
 ]

@@ -29,6 +29,7 @@ from .builder.query import (
 )
 from .builder.registry import get_source, sources_for, visible_fields
 from .builtin import builtins_for, get_builtin
+from .builtin.drill import DrillError, add_drill_links, drill_list
 from .exports import xlsx_response
 from .forms import (
     BuilderForm,
@@ -126,7 +127,7 @@ def builtin(request, key):
             form = ReportParamsForm({}, default_period=report.default_period)
             form.is_valid()
         params = form.params()
-        result = report.result(request.user, params)
+        result = add_drill_links(report.result(request.user, params), params)
         export_query = urlencode(params.as_query())
     else:
         export_query = ""
@@ -140,6 +141,39 @@ def builtin(request, key):
             "sections": _sections(result) if result else [],
             "export_query": export_query,
             "params": report.params,
+        },
+    )
+
+
+@login_required
+def builtin_drill(request, key):
+    """The records behind one row of a built-in report (same scope and filters)."""
+    report = _builtin_or_404(request, key)
+    form = ReportParamsForm(request.GET, default_period=report.default_period)
+    if not form.is_valid():
+        raise Http404
+    params = form.params()
+    try:
+        found = drill_list(
+            key, request.user, params, request.GET.get("section", ""), request.GET.get("k", "")
+        )
+    except DrillError as exc:
+        raise Http404 from exc
+    page = Paginator(found.records, DRILL_PAGE).get_page(request.GET.get("page"))
+    rows = [
+        {"obj": obj, "cells": [c.get(obj) for c in found.columns], "url": _url(obj)}
+        for obj in page.object_list
+    ]
+    return render(
+        request,
+        "reports/drill.html",
+        {
+            "title": f"{report.title} · {found.title}",
+            "columns": found.columns,
+            "rows": rows,
+            "page": page,
+            "back": reverse("reports:builtin", args=[key]) + "?" + urlencode(params.as_query()),
+            "query_string": request.GET.copy(),
         },
     )
 
@@ -365,6 +399,12 @@ def saved_drill(request, pk):
         query = parse_definition(report.source, report.definition, request.user)
     except ServiceError as exc:
         raise PermissionDenied from exc
+    if any(request.GET.get(k) for k in ("period", "date_from", "date_to", "department")):
+        # opened from a dashboard widget: the dashboard's filters, as on the widget
+        form = ReportParamsForm(request.GET)
+        if not form.is_valid():
+            raise Http404
+        query = _with_dashboard_filters(query, form.params(), request.user)
     return _drill(request, query, report.name, report.get_absolute_url())
 
 
@@ -633,11 +673,13 @@ def widget(request):
                 query = parse_definition(saved.source, saved.definition, request.user)
                 query = _with_dashboard_filters(query, params, request.user)
                 raw = run_query(query, request.user)
+                drill_params = urlencode(params.as_query())
                 result = builder_report(
                     raw,
                     title=saved.name,
                     chart=saved.chart,
-                    drill_base=reverse("reports:saved-drill", args=[saved.pk]),
+                    drill_base=reverse("reports:saved-drill", args=[saved.pk])
+                    + ("?" + drill_params if drill_params else ""),
                 )
                 context["sections"] = _sections(result, f"w{item.pk if item else 0}")[:1]
                 context["link"] = saved.get_absolute_url()
@@ -655,7 +697,7 @@ def widget(request):
                 )
                 form.is_valid()
                 params = form.params()
-            result = report.result(request.user, params)
+            result = add_drill_links(report.result(request.user, params), params)
             prefix = f"w{item.pk}" if item else f"wb-{key}"
             context["sections"] = _sections(result, prefix)[:1]
             context["link"] = (
@@ -683,13 +725,8 @@ def _with_dashboard_filters(query: BuilderQuery, params, user) -> BuilderQuery:
     dept = fields.get(query.source.department_path)
     if dept and params.department is not None:
         extra.append(Filter(dept, "in", params.department_ids, params.department_ids))
-    if not extra:
-        return query
-    if query.match == "any" and query.filters:
-        # "any" of the report's own filters, and all of the dashboard's: keep both meanings by
-        # running the report's filters first (drill links use the saved definition).
-        return query
-    query.filters = [*query.filters, *extra]
+    # All of the dashboard's filters and — "all" or "any", as saved — the report's own.
+    query.extra_filters = extra
     return query
 
 

@@ -105,6 +105,9 @@ class BuilderQuery:
     sort_by: str = ""
     sort_desc: bool = True
     limit: int = DEFAULT_LIMIT
+    # Filters added from outside the definition (a dashboard's period and department): always
+    # all of them, whatever `match` says of the definition's own filters. Never saved.
+    extra_filters: list[Filter] = field(default_factory=list)
 
     def definition(self) -> dict:
         """The canonical form stored on the saved report."""
@@ -454,21 +457,27 @@ def filtered_queryset(query: BuilderQuery, user):
     """The source's visible rows narrowed by the definition's filters (no grouping yet)."""
     model = query.source.model
     qs = model.objects.visible_to(user).order_by()
-    if not query.filters:
+    everything = [*query.filters, *query.extra_filters]
+    if not everything:
         return qs
     aliases = {}
-    for i, f in enumerate(query.filters):
+    for i, f in enumerate(everything):
         if f.info.is_custom:
             aliases[f"_f{i}"] = value_expression(f.info)
     if aliases:
         qs = qs.alias(**aliases)
     qs_parts = [
         _filter_q(f, f"_f{i}" if f.info.is_custom else f.info.path)
-        for i, f in enumerate(query.filters)
+        for i, f in enumerate(everything)
     ]
-    combined = qs_parts[0]
-    for part in qs_parts[1:]:
-        combined = combined & part if query.match == "all" else combined | part
+    own, extra = qs_parts[: len(query.filters)], qs_parts[len(query.filters) :]
+    combined = Q()
+    if own:
+        combined = own[0]
+        for part in own[1:]:
+            combined = combined & part if query.match == "all" else combined | part
+    for part in extra:
+        combined &= part
     return qs.filter(combined)
 
 

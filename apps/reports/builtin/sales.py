@@ -31,6 +31,18 @@ def default_pipeline():
     )
 
 
+def lost_from_stage(stages):
+    """Subquery: the stage (id) a lost deal was in when it was last moved to a lost stage of
+    its pipeline. Lost stage ids are given as constants so the subquery is one probe of the
+    index `sales_stagechg_lost` (opportunity, to_stage, at, id) — no join per deal."""
+    lost_ids = [s.pk for s in stages if s.is_lost] or [0]
+    return Subquery(
+        StageChange.objects.filter(opportunity=OuterRef("pk"), to_stage_id__in=lost_ids)
+        .order_by("-at", "-id")
+        .values("from_stage_id")[:1]
+    )
+
+
 def funnel(user, p: ReportParams) -> ReportResult:
     """Opportunities created in the period, per stage of one pipeline.
 
@@ -44,18 +56,17 @@ def funnel(user, p: ReportParams) -> ReportResult:
     by_stage = {
         r["stage"]: r for r in qs.values("stage").annotate(n=Count("id"), amount=Sum("amount"))
     }
-    lost_from = (
-        StageChange.objects.filter(opportunity=OuterRef("pk"), to_stage__is_lost=True)
-        .order_by("-at", "-id")
-        .values("from_stage__order")[:1]
-    )
-    lost_at: dict = {
-        r["lost_from"]: r["n"]
-        for r in qs.filter(stage__is_lost=True)
-        .annotate(lost_from=Subquery(lost_from))
+    lost_at: dict = {}
+    order_of = {s.pk: s.order for s in stages}
+    for r in (
+        qs.filter(stage__is_lost=True)
+        .annotate(lost_from=lost_from_stage(stages))
         .values("lost_from")
         .annotate(n=Count("id"))
-    }
+    ):
+        # a move from a stage of another pipeline (or a deleted one) counts as the first stage
+        order = order_of.get(r["lost_from"])
+        lost_at[order] = lost_at.get(order, 0) + r["n"]
     open_stages = [s for s in stages if not s.is_lost]
     first_order = open_stages[0].order if open_stages else 0
     rows = []
@@ -132,7 +143,15 @@ def funnel(user, p: ReportParams) -> ReportResult:
             Column("count", _("Deals at the stage"), "int"),
             Column("amount", _("Amount"), "money", amount_col),
         ],
-        rows=[{"stage": r["stage"], "count": r["count"], "amount": r["amount"]} for r in rows],
+        rows=[
+            {
+                "stage": r["stage"],
+                "stage_id": r["stage_id"],
+                "count": r["count"],
+                "amount": r["amount"],
+            }
+            for r in rows
+        ],
         chart=Chart("bar", "stage", ["count", "amount"]),
     )
     return ReportResult("funnel", _("Sales funnel"), [section, amounts])

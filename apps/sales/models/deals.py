@@ -268,7 +268,14 @@ class StageChange(models.Model):
         verbose_name = _("stage change")
         verbose_name_plural = _("stage changes")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["opportunity", "-at"], name="sales_stagechg_opp_at")]
+        indexes = [
+            models.Index(fields=["opportunity", "-at"], name="sales_stagechg_opp_at"),
+            # The sales funnel report: "the stage a lost deal was lost at" is one probe per
+            # lost deal (opportunity, lost stage ids) → its newest move (docs/benchmarks.md).
+            models.Index(
+                fields=["opportunity", "to_stage", "-at", "-id"], name="sales_stagechg_lost"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"
