@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "viewflow",
     "viewflow.workflow",  # the approvals engine's Process/Task tables
     "django_celery_beat",
+    "simple_history",  # field-level change history (docs/history-audit.md)
     # Weft
     "apps.org",
     "apps.studio",
@@ -77,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Puts the request user on history rows written while the request runs.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "apps.org.middleware.SessionTimeoutMiddleware",
     "apps.org.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

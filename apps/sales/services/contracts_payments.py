@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from apps import notify
 from apps.org.errors import ConflictError, ServiceError
+from apps.org.history import record_history
 
 from ..models import ZERO, Contract, ContractEvent, Payment, PaymentPlan, SalesSettings
 from .contracts_common import (
@@ -167,6 +168,7 @@ def payment_record(*, contract: Contract, by, data: Mapping) -> Payment:
         ) from None
     if not updated:
         raise ConflictError(_("The contract's payments changed meanwhile; try again."))
+    record_history(Contract, [contract.pk], by=by)
     payment = Payment.objects.create(
         contract=contract,
         plan=plan,
@@ -211,6 +213,7 @@ def payment_delete(*, payment: Payment, by) -> None:
     Contract.objects.filter(pk=contract.pk).update(
         received_amount=contract.received_amount - payment.amount, updated_at=timezone.now()
     )
+    record_history(Contract, [contract.pk], by=by)
     record(
         contract,
         K.PAYMENT_REMOVED,
