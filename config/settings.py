@@ -158,6 +158,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "apps.org.lockout.lockout_response"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# Keep every failed sign-in (AccessAttempt is reset on success): the admin's login audit.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 
 # --- i18n ---------------------------------------------------------------------------------
 LANGUAGE_CODE = env("LANGUAGE_CODE", default="zh-hans")
