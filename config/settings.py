@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "viewflow",
     "viewflow.workflow",  # the approvals engine's Process/Task tables
     "django_celery_beat",
+    "simple_history",  # field-level change history (docs/history-audit.md)
     # Weft
     "apps.org",
     "apps.studio",
@@ -77,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Puts the request user on history rows written while the request runs.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "apps.org.middleware.SessionTimeoutMiddleware",
     "apps.org.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -155,6 +158,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "apps.org.lockout.lockout_response"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# Keep every failed sign-in (AccessAttempt is reset on success): the admin's login audit.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 
 # --- i18n ---------------------------------------------------------------------------------
 LANGUAGE_CODE = env("LANGUAGE_CODE", default="zh-hans")

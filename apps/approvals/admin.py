@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from apps.org.models import Department
 
@@ -133,7 +134,7 @@ class TemplateForm(forms.ModelForm):
 
 
 @admin.register(ApprovalTemplate)
-class ApprovalTemplateAdmin(admin.ModelAdmin):
+class ApprovalTemplateAdmin(SimpleHistoryAdmin):  # its History page lists field changes
     form = TemplateForm
     list_display = ["name", "code", "kind", "active", "step_count", "order"]
     list_filter = ["kind", "active"]

@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 from viewflow import jsonstore
 from viewflow.workflow.models import Process
 
@@ -111,6 +112,9 @@ class ApprovalTemplate(models.Model):
     order = models.PositiveIntegerField(_("order"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    # Field-level change history (who, when, old → new): docs/history-audit.md.
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("approval template")
@@ -200,6 +204,9 @@ class ApprovalStep(models.Model):
         blank=True,
         help_text=_("Remind the approver and alert the admin when the step waits longer."),
     )
+
+    # Field-level change history (who, when, old → new): docs/history-audit.md.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("approval step")

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from apps.studio.models import CustomFieldsModel
 
@@ -92,6 +93,9 @@ class Contact(CustomerChildScope, CustomFieldsModel):
 
     scope_author_field = "created_by"
     objects = ContactQuerySet.as_manager()
+
+    # Field-level change history (who, when, old → new): docs/history-audit.md.
+    history = HistoricalRecords(excluded_fields=["name_pinyin", "name_initials", "updated_at"])
 
     class Meta:
         verbose_name = _("contact")

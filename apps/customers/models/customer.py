@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from apps.org.models import Department
 from apps.studio.models import CustomFieldsModel
@@ -224,6 +225,18 @@ class Customer(CustomFieldsModel):
     scope_owner_field = "owner"
     scope_department_field = "department"
     objects = CustomerQuerySet.as_manager()
+
+    # Field-level change history (who, when, old → new): docs/history-audit.md.
+    history = HistoricalRecords(
+        excluded_fields=[
+            "name_normalized",
+            "name_pinyin",
+            "name_initials",
+            "phone_digits",
+            "updated_at",
+            "recycle_warned_at",
+        ]
+    )
 
     class Meta:
         verbose_name = _("customer")

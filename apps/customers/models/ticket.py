@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from apps.org.models import Department
 from apps.studio.models import CustomFieldsModel
@@ -98,6 +99,9 @@ class Ticket(CustomFieldsModel):
     scope_owner_field = "assignee"
     scope_department_field = "department"
     objects = TicketQuerySet.as_manager()
+
+    # Field-level change history (who, when, old → new): docs/history-audit.md.
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("ticket")

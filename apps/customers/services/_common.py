@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 
 from apps.org.fields import field_access
+from apps.org.history import record_created_history
 
 from ..models import Customer, CustomerEvent
 
@@ -93,7 +94,9 @@ def validation_error_dict(exc: ValidationError) -> dict:
     return {"detail": [str(m) for m in exc.messages]}
 
 
-def bulk_insert(model: type[models.Model], objs: list, *, batch_size: int | None = 1000) -> list:
+def bulk_insert(
+    model: type[models.Model], objs: list, *, batch_size: int | None = 1000, by=None
+) -> list:
     """`Model.objects.bulk_create(objs)` for new rows; on PostgreSQL through COPY.
 
     Django's bulk INSERT binds every value client-side (psycopg quotes ~40 arrays per batch
@@ -101,10 +104,17 @@ def bulk_insert(model: type[models.Model], objs: list, *, batch_size: int | None
     table's sequence in one query per batch, then the rows are streamed with COPY; each
     field's `pre_save` runs as in an INSERT (auto_now, defaults). Same objects back, with pks.
     """
-    from django.db import connections, router
-
     if not objs:
         return objs
+    objs = _bulk_insert(model, objs, batch_size=batch_size)
+    # Imports leave field history like single saves do ("created" rows, actor `by`).
+    record_created_history(objs, by=by)
+    return objs
+
+
+def _bulk_insert(model, objs: list, *, batch_size: int | None) -> list:
+    from django.db import connections, router
+
     alias = router.db_for_write(model)
     connection = connections[alias]
     if connection.vendor != "postgresql" or getattr(connection, "connection", None) is None:

@@ -137,7 +137,7 @@ def contact_bulk_import(
         Contact.objects.filter(
             customer_id__in=demote[start : start + 5000], is_primary=True
         ).update(is_primary=False)
-    bulk_insert(Contact, contacts, batch_size=batch_size)
+    bulk_insert(Contact, contacts, batch_size=batch_size, by=by)
     if any(d.unique for d in custom_defs):
         for c in contacts:
             sync_unique_values(c)

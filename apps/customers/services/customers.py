@@ -446,7 +446,7 @@ def customer_bulk_import(
         c.refresh_keys()
     try:
         with transaction.atomic():
-            bulk_insert(Customer, customers, batch_size=batch_size)
+            bulk_insert(Customer, customers, batch_size=batch_size, by=by)
     except IntegrityError as exc:
         if "name" in str(exc):
             raise ServiceError(

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from apps import notify
 from apps.org.errors import ConflictError, ServiceError
+from apps.org.history import record_history
 from apps.studio.automation import record_changed
 
 from ..models import ClaimLimit, Customer, CustomerEvent, PoolRule
@@ -256,6 +257,7 @@ def _recycle_batch(ids: list[int], rule: PoolRule, cutoff, now) -> int:
         recycle_warned_at=None,
         updated_at=now,
     )
+    record_history(Customer, [c.pk for c in rows], reason=reason)
     CustomerEvent.objects.bulk_create(events)
     for owner, customers in by_owner.items():
         _notify_owner(

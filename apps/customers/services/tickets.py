@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from apps import notify
 from apps.org.errors import ConflictError, ServiceError
+from apps.org.history import record_history
 from apps.studio.automation import record_changed
 from apps.studio.validation import validate_custom_or_raise
 
@@ -318,6 +319,7 @@ def ticket_flag_overdue(*, now: dt.datetime | None = None, batch: int = 500) -> 
             Ticket.objects.filter(pk__in=[t.pk for t in rows]).update(
                 is_overdue=True, overdue_notified_at=now
             )
+            record_history(Ticket, [t.pk for t in rows])
             TicketEvent.objects.bulk_create(
                 [
                     TicketEvent(ticket=t, kind=TicketEvent.Kind.OVERDUE, at=now, payload={})

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from apps.org.models import Department
 from apps.org.scopes import ScopedQuerySet
@@ -114,6 +115,9 @@ class Contract(CustomFieldsModel):
     scope_owner_field = "owner"
     scope_department_field = "department"
     objects = ContractQuerySet.as_manager()
+
+    # Field-level change history (who, when, old → new): docs/history-audit.md.
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("contract")
@@ -263,6 +267,9 @@ class Payment(models.Model):
     scope_department_field = "contract__department"
     objects = ContractChildQuerySet.as_manager()
 
+    # Field-level change history (who, when, old → new): docs/history-audit.md.
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
@@ -323,6 +330,9 @@ class Invoice(models.Model):
     scope_owner_field = "contract__owner"
     scope_department_field = "contract__department"
     objects = ContractChildQuerySet.as_manager()
+
+    # Field-level change history (who, when, old → new): docs/history-audit.md.
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("invoice")

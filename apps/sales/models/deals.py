@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from apps.org.models import Department
 from apps.org.scopes import ScopedQuerySet
@@ -179,6 +180,9 @@ class Opportunity(CustomFieldsModel):
     scope_owner_field = "owner"
     scope_department_field = "department"
     objects = OpportunityQuerySet.as_manager()
+
+    # Field-level change history (who, when, old → new): docs/history-audit.md.
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("opportunity")

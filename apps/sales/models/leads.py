@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from apps.customers.models import Industry, Territory
 from apps.org.models import Department
@@ -280,6 +281,18 @@ class Lead(CustomFieldsModel):
     scope_owner_field = "owner"
     scope_department_field = "department"
     objects = LeadQuerySet.as_manager()
+
+    # Field-level change history (who, when, old → new): docs/history-audit.md.
+    history = HistoricalRecords(
+        excluded_fields=[
+            "company_normalized",
+            "company_pinyin",
+            "company_initials",
+            "mobile_digits",
+            "dedupe_key",
+            "updated_at",
+        ]
+    )
 
     class Meta:
         verbose_name = _("lead")

@@ -25,6 +25,7 @@ from apps import notify
 from apps.approvals import services as approvals
 from apps.approvals.models import ApprovalTemplate
 from apps.org.errors import ConflictError, ServiceError
+from apps.org.history import record_history
 from apps.studio.automation import record_changed
 
 from ..models import Contract, ContractEvent, Invoice
@@ -103,6 +104,7 @@ def invoice_request(*, contract: Contract, by, data: Mapping) -> Invoice:
             Contract.objects.filter(pk=contract.pk).update(
                 invoiced_amount=contract.invoiced_amount + amount, updated_at=timezone.now()
             )
+            record_history(Contract, [contract.pk])
     except IntegrityError:
         raise ServiceError(
             _("Over-invoicing: the contract amount would be exceeded."),
@@ -162,6 +164,7 @@ def _release(invoice: Invoice, contract: Contract) -> None:
     Contract.objects.filter(pk=contract.pk).update(
         invoiced_amount=contract.invoiced_amount - invoice.amount, updated_at=timezone.now()
     )
+    record_history(Contract, [contract.pk])
 
 
 @transaction.atomic

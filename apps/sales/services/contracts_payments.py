@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from apps import notify
 from apps.org.errors import ConflictError, ServiceError
+from apps.org.history import record_history
 from apps.studio.automation import record_changed
 
 from ..models import ZERO, Contract, ContractEvent, Payment, PaymentPlan, SalesSettings
@@ -168,6 +169,7 @@ def payment_record(*, contract: Contract, by, data: Mapping) -> Payment:
         ) from None
     if not updated:
         raise ConflictError(_("The contract's payments changed meanwhile; try again."))
+    record_history(Contract, [contract.pk], by=by)
     payment = Payment.objects.create(
         contract=contract,
         plan=plan,
@@ -228,6 +230,8 @@ def payment_delete(*, payment: Payment, by) -> None:
         },
         by=by,
     )
+
+    record_history(Contract, [contract.pk], by=by)
     record(
         contract,
         K.PAYMENT_REMOVED,

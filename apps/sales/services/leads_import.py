@@ -29,6 +29,7 @@ from apps.customers.models import Customer
 from apps.customers.services._common import require
 from apps.customers.services.territories import territory_map
 from apps.org.errors import ServiceError
+from apps.org.history import record_created_history
 
 from ..models import AssignmentRule, Lead, LeadEvent, LeadSource, SalesSettings
 from .leads_assign import active_rules, rule_matches
@@ -237,6 +238,7 @@ def lead_bulk_import(
             for lead in repeats:
                 lead.duplicate_of_id = lead.duplicate_of.pk
             Lead.objects.bulk_create(repeats, batch_size=batch_size)
+            record_created_history(firsts + repeats, by=by)
     except IntegrityError as exc:
         if "sales_lead_unique_original" in str(exc) or "dedupe_key" in str(exc):
             raise ServiceError(
