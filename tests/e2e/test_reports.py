@@ -72,12 +72,14 @@ def click_first_bar(page, chart_selector: str) -> None:
     """Click the middle of the first bar of the first series, where ECharts drew it."""
     chart = page.locator(chart_selector).first
     chart.scroll_into_view_if_needed()
+    # Bars grow from the axis for a second after drawing (and after a resize): let them finish.
+    page.wait_for_timeout(1500)
     point = page.evaluate(
         """(sel) => {
             const el = document.querySelector(sel);
             const chart = echarts.getInstanceByDom(el);
             const value = chart.getOption().series[0].data[0].value;
-            return chart.convertToPixel({seriesIndex: 0}, [0, value / 2]);
+            return chart.convertToPixel({seriesIndex: 0}, [0, value / 4]);
         }""",
         chart_selector,
     )
