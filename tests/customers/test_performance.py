@@ -66,16 +66,18 @@ def test_api_list_query_counts_are_pinned(org):
 
 def test_360_page_query_count_is_pinned(client, org):
     """Session, user, scopes, two permission queries, grants; customer, tags, contacts,
-    follow-ups, tickets, history; the bell. The menu badges come from the cache."""
+    follow-ups, tickets, the tasks panel (tasks app, merged), history; the bell. The menu badges
+    come from the cache. Every app's panel at once: tests/customers/test_360_wired.py."""
     own = add_customers(org, 1)[0]
     for i in range(5):
         ContactFactory(customer=own)
         FollowUpFactory(customer=own, owner=org.rep)
         services.ticket_create(customer=own, by=org.rep, data={"title": f"t{i}"})
     client.force_login(org.rep)
-    assert queries(client, f"/customers/{own.pk}/") == 13
+    assert queries(client, f"/customers/{own.pk}/") == 14
     client.force_login(org.ceo)
-    assert queries(client, f"/customers/{own.pk}/") == 12  # all scope: no grants query
+    # All scope: no grants query, but the tasks scope (participants) costs one.
+    assert queries(client, f"/customers/{own.pk}/") == 14
 
 
 def test_shell_badges_cost_queries_once_per_ttl(client, org):
