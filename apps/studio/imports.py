@@ -17,6 +17,7 @@ Leads import (sales issue) reuses all of this with its own resource path.
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import zipfile
@@ -78,8 +79,10 @@ def sniff_format(head: bytes, name: str) -> str | None:
     if b"\x00" in head:
         return None  # binary: not a CSV (also refuses old .xls, UTF-16 files)
     for encoding in ("utf-8-sig", "gb18030"):
+        # `head` is the first few KB: its last character may be cut in half. An incremental
+        # decoder (final=False) keeps an incomplete tail instead of calling it an error.
         try:
-            head.decode(encoding)
+            codecs.getincrementaldecoder(encoding)().decode(head, final=False)
         except UnicodeDecodeError:
             continue
         return "csv"
