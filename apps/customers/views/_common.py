@@ -10,7 +10,7 @@ from django.http import Http404
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from apps.org.errors import ConflictError, ServiceError
-from apps.studio.models import ListPreference
+from apps.studio.list_columns import clear_preference, get_preference, set_preference  # noqa: F401
 
 from ..models import Contact, Customer, FollowUp, Ticket
 
@@ -75,19 +75,6 @@ def flash_service_error(request, exc: ServiceError) -> None:
         messages.warning(request, exc.message)
     else:
         messages.error(request, exc.message)
-
-
-def get_preference(user, key: str, default):
-    row = ListPreference.objects.filter(user=user, key=key).values_list("value", flat=True).first()
-    return default if row is None else row
-
-
-def set_preference(user, key: str, value) -> None:
-    ListPreference.objects.update_or_create(user=user, key=key, defaults={"value": value})
-
-
-def clear_preference(user, key: str) -> None:
-    ListPreference.objects.filter(user=user, key=key).delete()
 
 
 def safe_next(request, default: str) -> str:

@@ -21,8 +21,8 @@ from apps.org.fields import field_access
 from apps.org.models import Department
 from apps.org.scopes import prefetch_grants
 from apps.studio.layout import detail_sections
+from apps.studio.list_columns import ListColumns
 from apps.studio.registry import definitions_for
-from apps.studio.validation import display_value
 
 from .. import selectors
 from ..forms import BulkForm, CustomerForm, FollowUpForm, ReleaseForm
@@ -40,7 +40,6 @@ from ..services.territories import territory_for_province
 from ._common import (
     clear_preference,
     flash_service_error,
-    get_preference,
     is_htmx,
     page_of,
     require_perm,
@@ -93,62 +92,21 @@ PROFILE_FIELDS = [
 ]
 
 
-def available_columns(user) -> list[tuple[str, str]]:
-    """(key, label) of every column the user may see: built-in ones and custom fields marked
-    "show in lists"; fields hidden by field security are left out (also as sort keys)."""
-    access = field_access(user, Customer)
-    out = [(k, str(label)) for k, (label, _sort) in COLUMNS.items() if access.can_view(k)]
-    for d in definitions_for(Customer):
-        if access.can_view(d.key):
-            out.append((f"custom__{d.key}", d.label))
-    return out
-
-
-def chosen_columns(user) -> list[str]:
-    allowed = {k for k, _label in available_columns(user)}
-    stored = get_preference(user, PREF_KEY, None)
-    if stored is None:
-        stored = DEFAULT_COLUMNS + [
-            f"custom__{d.key}" for d in definitions_for(Customer) if d.show_in_list
-        ]
-    return [c for c in stored if c in allowed]
-
-
-def sort_options(user) -> list[str]:
-    """Column keys the list may sort by (the selector refuses hidden fields itself too)."""
-    access = field_access(user, Customer)
-    keys = ["name"] + [k for k, (_label, sortable) in COLUMNS.items() if sortable]
-    return [k for k in keys if k in CUSTOMER_ORDERINGS and access.can_view(k)]
-
-
-def _fmt_dt(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def table_rows(customers, columns: list[str]) -> list[dict]:
-    """Cell texts of the list, computed here so the template runs no query."""
-    defs = {f"custom__{d.key}": d for d in definitions_for(Customer)}
-    rows = []
-    for c in customers:
-        cells = []
-        for col in columns:
-            if col in defs:
-                text = display_value(defs[col], (c.custom or {}).get(defs[col].key))
-            elif col == "owner":
-                text = str(c.owner) if c.owner_id else ""
-            elif col == "department":
-                text = c.department.name if c.department_id else ""
-            elif col == "tags":
-                text = ", ".join(t.name for t in c.tags.all())
-            elif col in CHOICE_COLUMNS:
-                text = getattr(c, f"get_{col}_display")()
-            elif col in DATE_COLUMNS:
-                text = _fmt_dt(getattr(c, col))
-            else:
-                text = getattr(c, col, "") or ""
-            cells.append((col, text))
-        rows.append({"obj": c, "cells": cells})
-    return rows
+LIST = ListColumns(
+    model=Customer,
+    columns=COLUMNS,
+    default=DEFAULT_COLUMNS,
+    pref_key=PREF_KEY,
+    orderings=CUSTOMER_ORDERINGS,
+    first_sort="name",
+    date_columns=DATE_COLUMNS,
+    choice_columns=CHOICE_COLUMNS,
+    cells={"tags": lambda c: ", ".join(t.name for t in c.tags.all())},
+)
+available_columns = LIST.available
+chosen_columns = LIST.chosen
+sort_options = LIST.sort_options
+table_rows = LIST.rows
 
 
 def list_filters(request, *, pool: bool = False) -> dict:

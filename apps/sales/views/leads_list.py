@@ -10,23 +10,17 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.customers.views._common import (
-    clear_preference,
-    get_preference,
     is_htmx,
     page_of,
     safe_next,
-    set_preference,
 )
 from apps.org.errors import ServiceError
-from apps.org.fields import field_access
-from apps.studio.registry import definitions_for
-from apps.studio.validation import display_value
+from apps.studio.list_columns import ListColumns, clear_preference, set_preference
 
 from ..forms_leads import LeadBulkForm
 from ..models import Campaign, Lead, LeadSource
@@ -73,61 +67,21 @@ class _MultiDict(dict):
         return value if isinstance(value, list) else [value]
 
 
-def available_columns(user) -> list[tuple[str, str]]:
-    """(key, label) of the columns the user may see: built-in ones and every custom field of
-    leads; fields hidden by field security are left out (and so never sorted by)."""
-    access = field_access(user, Lead)
-    out = [(k, str(label)) for k, (label, _s) in COLUMNS.items() if access.can_view(k)]
-    for d in definitions_for(Lead):
-        if access.can_view(d.key):
-            out.append((f"custom__{d.key}", d.label))
-    return out
-
-
-def chosen_columns(user) -> list[str]:
-    allowed = {k for k, _label in available_columns(user)}
-    stored = get_preference(user, PREF_KEY, None)
-    if stored is None:
-        stored = DEFAULT_COLUMNS + [
-            f"custom__{d.key}" for d in definitions_for(Lead) if d.show_in_list
-        ]
-    return [c for c in stored if c in allowed]
-
-
-def sort_options(user) -> list[str]:
-    access = field_access(user, Lead)
-    keys = ["company"] + [k for k, (_label, sortable) in COLUMNS.items() if sortable]
-    return [k for k in keys if k in LEAD_ORDERINGS and access.can_view(k)]
-
-
-def _fmt_dt(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def table_rows(leads, columns: list[str]) -> list[dict]:
-    """Cell texts of the list, computed here so the template runs no query."""
-    defs = {f"custom__{d.key}": d for d in definitions_for(Lead)}
-    rows = []
-    for lead in leads:
-        cells = []
-        for col in columns:
-            if col in defs:
-                text = display_value(defs[col], (lead.custom or {}).get(defs[col].key))
-            elif col == "owner":
-                text = str(lead.owner) if lead.owner_id else ""
-            elif col == "department":
-                text = lead.department.name if lead.department_id else ""
-            elif col == "campaign":
-                text = lead.campaign.name if lead.campaign_id else ""
-            elif col in CHOICE_COLUMNS:
-                text = getattr(lead, f"get_{col}_display")()
-            elif col in DATE_COLUMNS:
-                text = _fmt_dt(getattr(lead, col))
-            else:
-                text = getattr(lead, col, "") or ""
-            cells.append((col, text))
-        rows.append({"obj": lead, "cells": cells})
-    return rows
+LIST = ListColumns(
+    model=Lead,
+    columns=COLUMNS,
+    default=DEFAULT_COLUMNS,
+    pref_key=PREF_KEY,
+    orderings=LEAD_ORDERINGS,
+    first_sort="company",
+    date_columns=DATE_COLUMNS,
+    choice_columns=CHOICE_COLUMNS,
+    cells={"campaign": lambda lead: lead.campaign.name if lead.campaign_id else ""},
+)
+available_columns = LIST.available
+chosen_columns = LIST.chosen
+sort_options = LIST.sort_options
+table_rows = LIST.rows
 
 
 def filtered_leads(request):
