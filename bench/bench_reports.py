@@ -222,26 +222,28 @@ def _generate(users) -> bool:
             """
             INSERT INTO sales_opportunity (name, customer_id, amount, pipeline_id, stage_id,
               probability, status, lost_reason, description, owner_id, department_id,
-              created_at, updated_at, stage_changed_at, last_activity_at, custom)
+              created_at, updated_at, stage_changed_at, last_activity_at, custom,
+              lost_from_stage_id)
             SELECT 'opp' || c.id, c.id, (c.id %% 1000) * 1000, %s,
               (%s::bigint[])[1 + c.id %% 5], 10,
               CASE WHEN c.id %% 5 = 3 THEN 'won' WHEN c.id %% 5 = 4 THEN 'lost' ELSE 'open' END,
               '', '', c.owner_id, c.department_id, now() - (c.id %% 300) * interval '1 day',
-              now(), now(), now(), '{}'::jsonb
+              now(), now(), now(), '{}'::jsonb,
+              CASE WHEN c.id %% 5 = 4 THEN (%s::bigint[])[1 + c.id %% 3] END
             FROM customers_customer c WHERE c.name LIKE %s
             """,
-            [pipeline.pk, stages, f"{PREFIX}%"],
+            [pipeline.pk, stages, stages[:3], f"{PREFIX}%"],
         )
-        # Every lost deal was lost from one of the open stages (its stage history): the
-        # funnel's "reached" rule reads it per lost deal.
+        # Every lost deal was lost from one of the open stages: its stage history and, as
+        # `opportunity_move` writes it, `lost_from_stage` (which the funnel reads).
         cursor.execute(
             """
             INSERT INTO sales_stagechange (opportunity_id, from_stage_id, to_stage_id, at, reason)
-            SELECT o.id, (%s::bigint[])[1 + o.id %% 3], %s, o.created_at + interval '1 day', ''
+            SELECT o.id, o.lost_from_stage_id, %s, o.created_at + interval '1 day', ''
             FROM sales_opportunity o
             WHERE o.pipeline_id = %s AND o.stage_id = %s
             """,
-            [stages[:3], stages[4], pipeline.pk, stages[4]],
+            [stages[4], pipeline.pk, stages[4]],
         )
         cursor.execute("ANALYZE customers_customer, sales_opportunity, sales_stagechange")
     return True

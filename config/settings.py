@@ -119,6 +119,12 @@ DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # JIT compilation costs 0.8–1 s on the reports' big aggregates and gains nothing on short
+    # queries (docs/benchmarks.md, "Reports"). DB_PG_OPTIONS="" lifts it (e.g. for PgBouncer,
+    # which refuses startup options; then set `ALTER DATABASE … SET jit = off` instead).
+    pg_options = env.str("DB_PG_OPTIONS", default="-c jit=off")
+    if pg_options:
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", pg_options)
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env(
         "TEST_DATABASE_NAME", default="test_" + DATABASES["default"]["NAME"]
     )

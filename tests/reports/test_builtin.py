@@ -66,7 +66,9 @@ def test_funnel_counts_amounts_reached_and_conversion(admin, pipeline):
         OpportunityFactory(owner=rep, stage=first, amount=Decimal(amount))
     OpportunityFactory(owner=rep, stage=third, amount=Decimal("200000"))
     OpportunityFactory(owner=rep, stage=won, amount=Decimal("300000"), status="won")
-    gone = OpportunityFactory(owner=rep, stage=lost, amount=Decimal("80000"), status="lost")
+    gone = OpportunityFactory(
+        owner=rep, stage=lost, lost_from_stage=second, amount=Decimal("80000"), status="lost"
+    )
     StageChange.objects.create(opportunity=gone, from_stage=first, to_stage=second)
     StageChange.objects.create(opportunity=gone, from_stage=second, to_stage=lost)
 

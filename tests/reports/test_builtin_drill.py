@@ -40,7 +40,9 @@ def world():
         OpportunityFactory(owner=owner, stage=first, amount=Decimal("100"))
     OpportunityFactory(owner=rep, stage=third, amount=Decimal("200"))
     OpportunityFactory(owner=other, stage=won, amount=Decimal("300"), status="won")
-    gone = OpportunityFactory(owner=rep, stage=lost, amount=Decimal("80"), status="lost")
+    gone = OpportunityFactory(
+        owner=rep, stage=lost, lost_from_stage=second, amount=Decimal("80"), status="lost"
+    )
     StageChange.objects.create(opportunity=gone, from_stage=first, to_stage=second)
     StageChange.objects.create(opportunity=gone, from_stage=second, to_stage=lost)
     OpportunityFactory(owner=other, stage=lost, status="lost")  # lost without history

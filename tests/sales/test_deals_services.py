@@ -30,7 +30,12 @@ from apps.sales.selectors import deals as selectors
 from apps.sales.services import deals as services
 from tests.customers.factories import CustomerFactory
 from tests.sales.deals_fixtures import fresh, money
-from tests.sales.factories import OpportunityFactory, PipelineFactory, ProductFactory
+from tests.sales.factories import (
+    OpportunityFactory,
+    PipelineFactory,
+    ProductFactory,
+    StageFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +118,8 @@ def test_lost_stage_needs_a_reason_and_keeps_it(deals_org, deal):
     assert moved.status == Opportunity.Status.LOST and moved.lost_reason == "价格高于竞品"
     assert moved.probability == 0 and moved.closed_at is not None
     assert StageChange.objects.filter(opportunity=deal, reason="价格高于竞品").exists()
+    # the funnel reads the open stage it was lost at from the deal itself
+    assert moved.lost_from_stage == deal.stage
 
 
 def test_moving_a_closed_deal_back_reopens_it(deals_org, deal):
@@ -123,7 +130,20 @@ def test_moving_a_closed_deal_back_reopens_it(deals_org, deal):
         opportunity=deal, stage=deals_org.stage("谈判"), by=deals_org.rep
     )
     assert again.status == "open" and again.closed_at is None and again.lost_reason == ""
+    assert again.lost_from_stage is None
     assert deal.events.filter(kind="reopened").exists()
+
+
+def test_lost_to_lost_keeps_the_open_stage_it_was_lost_at(deals_org, deal):
+    other_lost = StageFactory(pipeline=deal.pipeline, name="作废", order=99, is_lost=True)
+    at = deal.stage
+    services.opportunity_move(
+        opportunity=deal, stage=deals_org.stage("输单"), by=deals_org.rep, reason="预算取消"
+    )
+    moved = services.opportunity_move(
+        opportunity=deal, stage=other_lost, by=deals_org.rep, reason="重复录入"
+    )
+    assert moved.lost_from_stage == at
 
 
 def test_stage_of_another_pipeline_is_refused(deals_org, deal):
@@ -400,3 +420,18 @@ def test_stage_days_override_and_stage_unchanged_reason(deals_org, deal):
     )
     assert services.opportunities_flag_stalled() == 1
     assert deal.events.get(kind="stalled").payload["reason"] == "no_stage_change"
+
+
+def test_migration_backfills_the_stage_a_deal_was_lost_at(deals_org, deal):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    at = deal.stage
+    services.opportunity_move(
+        opportunity=deal, stage=deals_org.stage("输单"), by=deals_org.rep, reason="预算取消"
+    )
+    Opportunity.objects.filter(pk=deal.pk).update(lost_from_stage=None)  # as before 0006
+    import_module("apps.sales.migrations.0006_opportunity_lost_from_stage").backfill(apps, None)
+    deal.refresh_from_db()
+    assert deal.lost_from_stage == at

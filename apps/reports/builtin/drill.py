@@ -94,19 +94,17 @@ def _funnel(user, p: ReportParams, section: str, key: str) -> DrillList:
     elif section == "stages":
         # Same rule as the funnel: now at this or a later open stage, or lost after leaving
         # this or a later stage (a lost deal without history counts at the first stage).
-        from .sales import lost_from_stage
-
         stages = list(pipeline.stages.all())
         open_orders = sorted(s.order for s in stages if not s.is_lost)
         first_is_reached = bool(open_orders) and open_orders[0] >= stage.order
         later = [s.pk for s in stages if s.order >= stage.order]
         others = [s.pk for s in stages if s.order < stage.order]
-        lost = Q(stage__is_lost=True, lost_from__in=later)
-        if first_is_reached:  # no history, or moved from outside the pipeline: first stage
-            lost |= Q(stage__is_lost=True) & (Q(lost_from__isnull=True) | ~Q(lost_from__in=others))
-        qs = qs.annotate(lost_from=lost_from_stage(stages)).filter(
-            Q(stage__is_lost=False, stage__order__gte=stage.order) | lost
-        )
+        lost = Q(stage__is_lost=True, lost_from_stage__in=later)
+        if first_is_reached:  # created lost, or lost from outside the pipeline: first stage
+            lost |= Q(stage__is_lost=True) & (
+                Q(lost_from_stage__isnull=True) | ~Q(lost_from_stage__in=others)
+            )
+        qs = qs.filter(Q(stage__is_lost=False, stage__order__gte=stage.order) | lost)
         title = _("Deals that reached %(stage)s") % {"stage": stage.name}
     else:
         raise DrillError(section)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
 from apps.customers.models import Customer, FollowUp
@@ -15,7 +15,6 @@ from apps.sales.models import (
     Opportunity,
     Payment,
     Pipeline,
-    StageChange,
 )
 
 from ..models import SalesTarget
@@ -31,18 +30,6 @@ def default_pipeline():
     )
 
 
-def lost_from_stage(stages):
-    """Subquery: the stage (id) a lost deal was in when it was last moved to a lost stage of
-    its pipeline. Lost stage ids are given as constants so the subquery is one probe of the
-    index `sales_stagechg_lost` (opportunity, to_stage, at, id) — no join per deal."""
-    lost_ids = [s.pk for s in stages if s.is_lost] or [0]
-    return Subquery(
-        StageChange.objects.filter(opportunity=OuterRef("pk"), to_stage_id__in=lost_ids)
-        .order_by("-at", "-id")
-        .values("from_stage_id")[:1]
-    )
-
-
 def funnel(user, p: ReportParams) -> ReportResult:
     """Opportunities created in the period, per stage of one pipeline.
 
@@ -53,20 +40,20 @@ def funnel(user, p: ReportParams) -> ReportResult:
     pipeline = p.pipeline or default_pipeline()
     stages = list(pipeline.stages.order_by("order", "id")) if pipeline else []
     qs = scoped(Opportunity, user, p, date="created_at").filter(pipeline=pipeline)
-    by_stage = {
-        r["stage"]: r for r in qs.values("stage").annotate(n=Count("id"), amount=Sum("amount"))
-    }
+    # One GROUP BY: deals per (stage now, open stage a lost deal was lost at). The second key
+    # is the column `opportunity_move` writes, so no stage-history probe per lost deal.
+    by_stage: dict = {}
     lost_at: dict = {}
     order_of = {s.pk: s.order for s in stages}
-    for r in (
-        qs.filter(stage__is_lost=True)
-        .annotate(lost_from=lost_from_stage(stages))
-        .values("lost_from")
-        .annotate(n=Count("id"))
-    ):
-        # a move from a stage of another pipeline (or a deleted one) counts as the first stage
-        order = order_of.get(r["lost_from"])
-        lost_at[order] = lost_at.get(order, 0) + r["n"]
+    lost_ids = {s.pk for s in stages if s.is_lost}
+    for r in qs.values("stage", "lost_from_stage").annotate(n=Count("id"), amount=Sum("amount")):
+        row = by_stage.setdefault(r["stage"], {"n": 0, "amount": ZERO})
+        row["n"] += r["n"]
+        row["amount"] += r["amount"] or ZERO
+        if r["stage"] in lost_ids:
+            # lost from a stage of another pipeline (or a deleted one): the first stage
+            order = order_of.get(r["lost_from_stage"])
+            lost_at[order] = lost_at.get(order, 0) + r["n"]
     open_stages = [s for s in stages if not s.is_lost]
     first_order = open_stages[0].order if open_stages else 0
     rows = []

@@ -157,6 +157,18 @@ class Opportunity(CustomFieldsModel):
         _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
     )
     lost_reason = models.CharField(_("reason lost"), max_length=300, blank=True)
+    # The open stage the deal was in when it was lost (null: created lost, or not lost). Written
+    # by `opportunity_move`, read by the funnel report as one GROUP BY instead of a stage-history
+    # probe per lost deal (docs/benchmarks.md, "Reports").
+    lost_from_stage = models.ForeignKey(
+        Stage,
+        verbose_name=_("lost at stage"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     description = models.TextField(_("description"), blank=True)
     owner = user_fk(_("owner"), related_name="owned_opportunities", on_delete=models.PROTECT)
     department = models.ForeignKey(
@@ -182,7 +194,7 @@ class Opportunity(CustomFieldsModel):
     objects = OpportunityQuerySet.as_manager()
 
     # Field-level change history (who, when, old → new): docs/history-audit.md.
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at", "lost_from_stage"])
 
     class Meta:
         verbose_name = _("opportunity")

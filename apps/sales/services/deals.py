@@ -268,6 +268,11 @@ def opportunity_move(*, opportunity: Opportunity, stage, by, reason: str = "") -
     else:
         opp.closed_at = None
     opp.lost_reason = reason if stage.is_lost else ""
+    if not stage.is_lost:
+        opp.lost_from_stage = None
+    elif not previous.is_lost:
+        opp.lost_from_stage = previous
+    # (lost → another lost stage keeps the open stage it was lost from)
     opp.save(
         update_fields=[
             "stage",
@@ -278,6 +283,7 @@ def opportunity_move(*, opportunity: Opportunity, stage, by, reason: str = "") -
             "stalled_warned_at",
             "closed_at",
             "lost_reason",
+            "lost_from_stage",
             "updated_at",
         ]
     )
