@@ -640,9 +640,55 @@ def task_recur(*, task: Task, by) -> Task | None:
             for pk in TaskParticipant.objects.filter(task=task).values_list("user_id", flat=True)
         ]
     )
+    _copy_subtasks(task, nxt, shift=due - task.due_at)
     _event(nxt, TaskEvent.Kind.CREATED, by, recurrence_of=task.pk)
     _event(task, TaskEvent.Kind.RECURRED, by, next=nxt.pk, due_at=due.isoformat())
     return nxt
+
+
+def _copy_subtasks(task: Task, nxt: Task, *, shift: dt.timedelta) -> None:
+    """The next occurrence gets the same checklist: every subtask of `task` (any depth), open
+    again, with its due and reminder times moved by the same step as the top task's; its
+    participants too. Only top-level tasks repeat, so the subtasks are the rest of the tree.
+    One read, one INSERT per level, one for the participants."""
+    rows = sorted(
+        Task.objects.filter(root_id=task.pk).exclude(status=Task.Status.CANCELLED),
+        key=lambda r: (r.depth, r.pk),
+    )
+    if not rows:
+        return
+    new_of = {task.pk: nxt}
+    for depth in sorted({r.depth for r in rows}):
+        level = [r for r in rows if r.depth == depth and r.parent_id in new_of]
+        copies = Task.objects.bulk_create(
+            [
+                Task(
+                    title=r.title,
+                    description=r.description,
+                    priority=r.priority,
+                    assignee_id=r.assignee_id,
+                    department_id=r.department_id,
+                    creator_id=r.creator_id,
+                    customer_id=r.customer_id,
+                    link_type_id=r.link_type_id,
+                    link_id=r.link_id,
+                    due_at=r.due_at + shift if r.due_at else None,
+                    remind_at=r.remind_at + shift if r.remind_at else None,
+                    parent=new_of[r.parent_id],
+                    root_id=nxt.pk,
+                    depth=r.depth,
+                )
+                for r in level
+            ]
+        )
+        new_of.update({r.pk: c for r, c in zip(level, copies, strict=True)})
+    TaskParticipant.objects.bulk_create(
+        [
+            TaskParticipant(task=new_of[tp.task_id], user_id=tp.user_id)
+            for tp in TaskParticipant.objects.filter(task_id__in=[r.pk for r in rows])
+            if tp.task_id in new_of
+        ]
+    )
 
 
 # --- comments --------------------------------------------------------------------------------

@@ -236,6 +236,36 @@ def test_done_repeating_task_creates_the_next_once(org):
     assert Task.objects.filter(recurrence_of=task).count() == 1
 
 
+def test_next_occurrence_copies_the_subtasks_open_again(org):
+    due = timezone.now() + dt.timedelta(hours=3)
+    top = make_task(org.alice, title="Month end", due_at=due, repeat="monthly")
+    check = make_task(
+        org.alice,
+        title="Check invoices",
+        parent=top,
+        assignee=org.bob,
+        due_at=due,
+        participants=[org.alice],
+    )
+    call = make_task(org.alice, title="Call the bank", parent=check, assignee=org.bob)
+    dropped = make_task(org.alice, title="One-off", parent=top)
+    status(dropped, S.CANCELLED, org.alice)
+    status(call, S.DONE, org.bob)
+    status(check, S.DONE, org.bob)
+    status(top, S.DONE, org.alice)
+
+    nxt = Task.objects.get(recurrence_of=top)
+    copies = {t.title: t for t in Task.objects.filter(root_id=nxt.pk)}
+    assert set(copies) == {"Check invoices", "Call the bank"}
+    new_check = copies["Check invoices"]
+    assert new_check.parent_id == nxt.pk and new_check.status == S.TODO
+    assert new_check.assignee == org.bob and list(new_check.participants.all()) == [org.alice]
+    assert new_check.due_at == nxt.due_at and new_check.repeat == ""
+    assert copies["Call the bank"].parent_id == new_check.pk and copies["Call the bank"].depth == 2
+    # the old occurrence keeps its own subtasks
+    assert Task.objects.filter(root_id=top.pk).count() == 3
+
+
 def test_monthly_repeat_stops_at_repeat_until(org):
     due = timezone.now() + dt.timedelta(days=1)
     task = make_task(
