@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.org.errors import ServiceError
 from apps.studio.forms import CustomFieldsFormMixin
 
+from . import ticket_articles
 from .models import PROVINCE_CHOICES, Contact, Customer, FollowUp, Ticket
 
 User = get_user_model()
@@ -293,15 +295,19 @@ class TicketForm(CustomFieldsFormMixin, forms.ModelForm):
 
     class Meta:
         model = Ticket
-        fields = ["title", "priority", "description"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+        fields = ["title", "priority", "description", "kb_article_id"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "kb_article_id": forms.HiddenInput,
+        }
 
     @property
     def sections(self) -> list[dict]:
-        # The customer is chosen with the page's own picker (radio buttons filled by htmx).
+        # The customer and the knowledge-base article are chosen with the page's own pickers
+        # (radio buttons filled by htmx).
         out = []
         for section in super().sections:
-            fields = [f for f in section["fields"] if f.name != "customer"]
+            fields = [f for f in section["fields"] if f.name not in ("customer", "kb_article_id")]
             if fields:
                 out.append({**section, "fields": fields})
         return out
@@ -314,6 +320,29 @@ class TicketForm(CustomFieldsFormMixin, forms.ModelForm):
         else:
             self.fields["customer"].queryset = customers
             self.fields["assignee"].queryset = active_users()
+        if "kb_article_id" in self.fields:
+            if not ticket_articles.is_available():
+                del self.fields["kb_article_id"]
+            else:
+                self.fields["kb_article_id"].validators.append(MinValueValidator(1))
+
+    @property
+    def can_pick_article(self) -> bool:
+        field = self.fields.get("kb_article_id")
+        return field is not None and not field.disabled
+
+    def chosen_article(self, user):
+        """The article to show as chosen: the posted one, else the ticket's (if visible)."""
+        if "kb_article_id" not in self.fields:
+            return None
+        raw = self.data.get("kb_article_id") if self.is_bound else self.instance.kb_article_id
+        if not str(raw or "").isdigit():
+            return None
+        article = ticket_articles.visible_article(user, int(raw))
+        if article is None and int(raw) == self.instance.kb_article_id:
+            # Linked by someone who sees it: keep it chosen so saving doesn't drop the link.
+            article = ticket_articles.Article(int(raw), _("An article you cannot open"), "")
+        return article
 
     def service_data(self) -> dict:
         data = {

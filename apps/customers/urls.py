@@ -28,6 +28,7 @@ urlpatterns = [
     path("follow-ups/<int:pk>/edit/", contacts.follow_up_edit, name="follow-up-edit"),
     path("tickets/", tickets.ticket_list, name="tickets"),
     path("tickets/new/", tickets.ticket_create, name="ticket-create"),
+    path("tickets/articles/pick/", tickets.article_picker, name="ticket-article-pick"),
     path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket-detail"),
     path("tickets/<int:pk>/edit/", tickets.ticket_edit, name="ticket-edit"),
     path("tickets/<int:pk>/<slug:action>/", tickets.ticket_action, name="ticket-action"),

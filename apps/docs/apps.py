@@ -40,6 +40,35 @@ class DocsConfig(AppConfig):
 
         todos.register()  # the to-do inbox (apps.tasks) lists unread required announcements
 
+        from apps.customers import ticket_articles
+
+        ticket_articles.register(ArticleProvider())  # tickets link knowledge-base articles
+
+
+class ArticleProvider:
+    """What tickets (apps.customers) see of the library: documents the user may see."""
+
+    def visible(self, user, pk: int):
+        from apps.customers.ticket_articles import Article
+
+        from .selectors import article_for
+
+        doc = article_for(user=user, pk=pk)
+        if doc is None:
+            return None
+        folder = doc.folder.name if doc.folder else ""
+        return Article(doc.pk, doc.title, doc.get_absolute_url(), folder)
+
+    def search(self, user, term: str, limit: int = 10):
+        from apps.customers.ticket_articles import Article
+
+        from .selectors import article_choices
+
+        return [
+            Article(r["id"], r["title"], r["url"], r["folder"])
+            for r in article_choices(user=user, term=term, limit=limit)
+        ]
+
 
 def home_panel(request):
     """Home card: required announcements the user has not read yet (one query)."""

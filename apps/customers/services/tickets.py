@@ -23,6 +23,7 @@ from apps.org.history import record_history
 from apps.studio.automation import record_changed
 from apps.studio.validation import validate_custom_or_raise
 
+from .. import ticket_articles
 from ..models import DEFAULT_SLA_HOURS, Customer, CustomerEvent, SLARule, Ticket, TicketEvent
 from ._common import apply, record, refuse_restricted, require
 
@@ -49,6 +50,14 @@ def sla_due(priority: str, start: dt.datetime) -> tuple[dt.datetime, dt.datetime
 
 def _event(ticket: Ticket, kind: str, by, **payload) -> TicketEvent:
     return TicketEvent.objects.create(ticket=ticket, kind=kind, actor=by, payload=payload)
+
+
+def _check_article(ticket: Ticket, by) -> None:
+    """A linked knowledge-base article must be one the user may see in the library."""
+    if ticket.kb_article_id and ticket_articles.visible_article(by, ticket.kb_article_id) is None:
+        raise ServiceError(
+            _("Choose a knowledge-base article you can see in the library."), field="kb_article"
+        )
 
 
 def _lock(ticket: Ticket) -> Ticket:
@@ -83,6 +92,7 @@ def ticket_create(
     apply(ticket, data, TICKET_FIELDS)
     if not (ticket.title or "").strip():
         raise ServiceError(_("Give the ticket a title."), field="title")
+    _check_article(ticket, by)
     ticket.department = department or getattr(by, "department", None)
     ticket.response_due_at, ticket.sla_due_at = sla_due(ticket.priority, now)
     ticket.custom = validate_custom_or_raise(Ticket, data.get("custom"), instance=None)
@@ -112,6 +122,8 @@ def ticket_update(*, ticket: Ticket, by, data: Mapping) -> Ticket:
             ticket.custom = clean
     if not changes:
         return ticket
+    if "kb_article_id" in changes:
+        _check_article(ticket, by)
     if "priority" in changes:
         ticket.response_due_at, ticket.sla_due_at = sla_due(ticket.priority, ticket.created_at)
         ticket.is_overdue = bool(ticket.is_open and ticket.sla_due_at < timezone.now())

@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.org.errors import ServiceError
+from apps.org.fields import field_access
 
-from .. import selectors
+from .. import selectors, ticket_articles
 from ..forms import (
     TicketAssignForm,
     TicketForm,
@@ -90,7 +91,11 @@ def ticket_create(request, pk: int | None = None):
     chosen = customer
     if form.is_bound and form.data.get("customer", "").isdigit():
         chosen = customers.filter(pk=int(form.data["customer"])).first()
-    return render(request, "customers/ticket_form.html", {"form": form, "customer": chosen})
+    return render(
+        request,
+        "customers/ticket_form.html",
+        {"form": form, "customer": chosen, "article": form.chosen_article(request.user)},
+    )
 
 
 @login_required
@@ -110,6 +115,17 @@ def customer_picker(request):
 
 
 @login_required
+def article_picker(request):
+    """htmx: knowledge-base articles the user may see matching the typed text, as radio
+    buttons for the ticket form (the library registers the search: ticket_articles)."""
+    if not request.user.has_perm("customers.view_ticket"):
+        raise PermissionDenied
+    q = (request.GET.get("article_q") or "").strip()
+    rows = ticket_articles.search(request.user, q) if q else []
+    return render(request, "customers/_article_picker.html", {"rows": rows, "q": q})
+
+
+@login_required
 def ticket_detail(request, pk: int):
     ticket = visible_ticket(request, pk)
     user = request.user
@@ -117,6 +133,11 @@ def ticket_detail(request, pk: int):
     works = can_change or ticket.assignee_id == user.pk
     context = {
         "obj": ticket,
+        "article": (
+            ticket_articles.visible_article(user, ticket.kb_article_id)
+            if field_access(user, Ticket, ticket).can_view("kb_article_id")
+            else None
+        ),
         "events": list(ticket.events.select_related("actor").order_by("-at", "-id")[:50]),
         "now": timezone.now(),
         "can_assign": can_change and ticket.status in (S.NEW, S.ASSIGNED, S.IN_PROGRESS),
@@ -208,5 +229,10 @@ def ticket_edit(request, pk: int):
     return render(
         request,
         "customers/ticket_form.html",
-        {"form": form, "customer": ticket.customer, "obj": ticket},
+        {
+            "form": form,
+            "customer": ticket.customer,
+            "obj": ticket,
+            "article": form.chosen_article(request.user),
+        },
     )
