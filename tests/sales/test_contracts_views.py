@@ -245,6 +245,36 @@ def test_plan_add_and_delete_pages(client, money_org):
     assert not PaymentPlan.objects.exists()
 
 
+def test_plan_edit_page(client, money_org):
+    contract = active_contract(money_org.rep, amount="1000.00")
+    login(client, money_org.rep)
+    client.post(
+        f"/sales/contracts/{contract.pk}/plans/new/", {"due_date": "2027-03-01", "amount": "400"}
+    )
+    client.post(
+        f"/sales/contracts/{contract.pk}/plans/new/", {"due_date": "2027-06-01", "amount": "600"}
+    )
+    first, second = PaymentPlan.objects.order_by("seq")
+    url = f"/sales/plans/{first.pk}/edit/"
+    assert url in client.get(f"/sales/contracts/{contract.pk}/").content.decode()
+    assert client.get(url).status_code == 200
+    # over the contract amount together with the other instalment: a form error, no change
+    res = client.post(url, {"due_date": "2027-04-01", "amount": "500"})
+    assert res.status_code == 200 and "exceed" in res.content.decode()
+    first.refresh_from_db()
+    assert str(first.amount) == "400.00" and str(first.due_date) == "2027-03-01"
+    res = client.post(url, {"due_date": "2027-04-01", "amount": "300", "note": "首付"})
+    assert res.status_code == 302
+    first.refresh_from_db()
+    assert (str(first.amount), str(first.due_date), first.note) == ("300.00", "2027-04-01", "首付")
+    # bad input is a form error; another department's rep gets 404; no change either way
+    assert client.post(url, {"due_date": "soon", "amount": "x"}).status_code == 200
+    login(client, money_org.rep_peer)
+    assert client.post(url, {"due_date": "2027-05-01", "amount": "1"}).status_code == 404
+    first.refresh_from_db()
+    assert str(first.amount) == "300.00"
+
+
 def test_page_exports_use_list_filters(client, money_org):
     active_contract(money_org.rep, title="执行中")
     active_contract(money_org.rep, title="草稿", status=S.DRAFT)

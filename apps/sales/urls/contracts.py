@@ -15,6 +15,7 @@ urlpatterns: list = [
     path("contracts/<int:pk>/payments/new/", views.payment_add, name="payment-add"),
     path("contracts/<int:pk>/invoices/new/", views.invoice_request, name="invoice-request"),
     path("contracts/<int:pk>/<slug:action>/", views.contract_action, name="contract-action"),
+    path("plans/<int:pk>/edit/", views.plan_edit, name="plan-edit"),
     path("plans/<int:pk>/delete/", views.plan_delete, name="plan-delete"),
     path("payments/", views.payment_list, name="payment-list"),
     path("payments/export/", views.payment_export, name="payment-export"),

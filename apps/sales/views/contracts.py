@@ -222,6 +222,8 @@ def contract_detail(request, pk: int):
         and contract.status not in (S.COMPLETED, S.TERMINATED),
         "can_delete_plan": user.has_perm("sales.delete_paymentplan")
         and contract.status not in (S.COMPLETED, S.TERMINATED),
+        "can_edit_plan": user.has_perm("sales.change_paymentplan")
+        and contract.status not in (S.COMPLETED, S.TERMINATED),
         "can_pay": money_ok
         and user.has_perm("sales.add_payment")
         and contract.receivable_amount > 0,
@@ -314,6 +316,41 @@ def plan_add(request, pk: int):
             for error in errors:
                 messages.error(request, error)
     return redirect(contract)
+
+
+@login_required
+def plan_edit(request, pk: int):
+    """Change one instalment's due date, amount or note (the total stays within the amount)."""
+    plan = (
+        PaymentPlan.objects.visible_to(request.user)
+        .select_related("contract", "contract__customer")
+        .filter(pk=pk)
+        .first()
+    )
+    if plan is None:
+        raise Http404
+    if not request.user.has_perm("sales.change_paymentplan"):
+        raise PermissionDenied
+    contract = plan.contract
+    form = PlanForm(request.POST or None, instance=plan)
+    if request.method == "POST" and form.is_valid():
+        try:
+            payments.plan_save(
+                contract=contract,
+                by=request.user,
+                data=form.cleaned_data,
+                plan=PaymentPlan.objects.get(pk=plan.pk),  # the form changed `plan` in memory
+            )
+        except ServiceError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Instalment saved."))
+            return redirect(contract)
+    return render(
+        request,
+        "sales/contracts/plan_form.html",
+        {"form": form, "obj": contract, "plan": plan, **_money_access(request.user)},
+    )
 
 
 @login_required
