@@ -247,7 +247,12 @@ def _measure_import(users) -> None:
     t0 = time.perf_counter()
     with transaction.atomic():
         result = resource.import_data(dataset, dry_run=False, use_transactions=True)
-        assert not result.has_errors() and not result.has_validation_errors()
+        if result.has_errors() or result.has_validation_errors():
+            for row in result.invalid_rows[:5]:
+                print("invalid row", row.number, row.error_dict)
+            for line, errors in list(result.row_errors())[:5]:
+                print("row error", line, [str(e.error) for e in errors])
+            raise SystemExit("the import reported errors: figures not valid")
         elapsed = time.perf_counter() - t0
         transaction.set_rollback(True)
     print(f"import {N_IMPORT:,} rows (LeadResource, commit): {N_IMPORT / elapsed:,.0f} rows/s")
