@@ -133,9 +133,7 @@ def pytest_runtest_makereport(item, call):
     if rep.when == "call" and rep.failed and item.get_closest_marker("e2e"):
         saved = save_artifacts(item, _open_pages(item))
         if saved:
-            rep.sections.append(
-                ("browser artefacts", "\n".join(str(path) for path in saved))
-            )
+            rep.sections.append(("browser artefacts", "\n".join(str(path) for path in saved)))
 
 
 def no_horizontal_overflow(page) -> bool:
