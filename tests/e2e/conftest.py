@@ -81,6 +81,40 @@ def page(browser, viewport, request):
     assert violations == [], violations
 
 
+@pytest.fixture
+def demo_company():
+    """The demo people, roles, data scopes, field policies, territories, pipelines and the
+    approval templates, seeded by the demo's own functions (no bulk records)."""
+    from apps.approvals import demo as approvals_demo
+    from apps.customers import demo as customers_demo
+    from apps.org import demo as org_demo
+    from apps.org.demo import DemoContext
+    from apps.org.scopes import clear_caches
+    from apps.reports import demo as reports_demo
+    from apps.sales.demo import contracts as contracts_demo
+    from apps.sales.demo import deals as deals_demo
+    from apps.sales.demo import leads as leads_demo
+
+    ctx = DemoContext(log=lambda _msg: None)
+    steps = [
+        org_demo.seed_org,
+        customers_demo.seed_roles,
+        customers_demo.seed_territories,
+        leads_demo.seed_roles,
+        deals_demo.seed_permissions,
+        lambda c: deals_demo.seed_pipelines(),
+        approvals_demo.seed_templates,
+        approvals_demo.seed_permissions,
+        contracts_demo.seed_roles,
+        reports_demo.seed_reports,
+    ]
+    for step in steps:
+        step(ctx)
+        for user in ctx.users.values():
+            clear_caches(user)
+    return ctx
+
+
 def artifacts_dir(config) -> Path:
     return Path(os.environ.get(ARTIFACTS_ENV) or config.rootpath / "test-artifacts")
 

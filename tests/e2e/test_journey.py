@@ -19,7 +19,6 @@ from decimal import Decimal
 import pytest
 
 from apps.approvals.models import ApprovalRequest, ApprovalTemplate
-from apps.org.demo import DemoContext
 from apps.sales.models import Contract, Lead, Opportunity, Payment, Stage
 
 from .conftest import no_horizontal_overflow
@@ -37,41 +36,6 @@ AMOUNT = "680000"
 def viewport(request):
     """The journey's own sizes: a laptop and a current phone (iPhone 14 class)."""
     return request.param, DESKTOP if request.param == "desktop" else PHONE
-
-
-@pytest.fixture
-def demo_company():
-    """The demo people, roles, data scopes, field policies, territories, pipelines and the
-    approval templates, seeded by the demo's own functions (no bulk records)."""
-    from apps.approvals import demo as approvals_demo
-    from apps.customers import demo as customers_demo
-    from apps.org import demo as org_demo
-    from apps.org.scopes import clear_caches
-    from apps.reports import demo as reports_demo
-    from apps.sales.demo import contracts as contracts_demo
-    from apps.sales.demo import deals as deals_demo
-    from apps.sales.demo import leads as leads_demo
-
-    ctx = DemoContext(log=lambda _msg: None)
-    steps = [
-        org_demo.seed_org,
-        customers_demo.seed_roles,
-        customers_demo.seed_territories,
-        leads_demo.seed_roles,
-        deals_demo.seed_permissions,
-        lambda c: deals_demo.seed_pipelines(),
-        approvals_demo.seed_templates,
-        approvals_demo.seed_permissions,
-        contracts_demo.seed_roles,
-        reports_demo.seed_reports,
-    ]
-    for step in steps:
-        step(ctx)
-        for user in ctx.users.values():
-            clear_caches(user)
-    template = ApprovalTemplate.objects.get(code="contract")
-    assert template.steps.count() == 2  # director, then the CEO from 500,000 up
-    return ctx
 
 
 # --- helpers: what a person does with the UI ---------------------------------------------------
@@ -121,6 +85,8 @@ def test_lead_to_payment_on_the_leaderboard(page, viewport, live_server, demo_co
     url = live_server.url
     started = time.monotonic()
     rep = demo_company.users["sales1"]
+    template = ApprovalTemplate.objects.get(code="contract")
+    assert template.steps.count() == 2  # the director, then the CEO from 500,000 up
 
     # 1. The rep enters a lead from a phone call.
     sign_in(page, url, "sales1")

@@ -364,3 +364,30 @@ def test_new_contract_from_a_deal_out_of_scope_starts_empty(client, money_org):
     assert res.status_code == 200
     assert res.context["form"].initial.get("opportunity") is None
     assert "别人的商机" not in res.content.decode() and res.context["customer"] is None
+
+
+def test_new_contract_deal_field_follows_the_picked_customer(client, money_org):
+    """The deal field is on the form before a customer is picked (empty), and the page for a
+    customer lists that customer's deals only: the form's htmx reload swaps it in."""
+    from tests.sales.factories import OpportunityFactory
+
+    _deal_viewers(money_org)
+    deal = OpportunityFactory(owner=money_org.rep, name="华东 ERP 项目")
+    OpportunityFactory(owner=money_org.rep, name="另一个客户的商机")
+    login(client, money_org.rep)
+    blank = client.get("/sales/contracts/new/")
+    assert list(blank.context["form"].fields["opportunity"].queryset) == []
+    html = blank.content.decode()
+    assert 'id="id_opportunity"' in html and 'hx-select="#id_opportunity"' in html
+    picked = client.get(f"/sales/contracts/new/?customer={deal.customer_id}")
+    assert list(picked.context["form"].fields["opportunity"].queryset) == [deal]
+    assert "华东 ERP 项目" in picked.content.decode()
+    assert "另一个客户的商机" not in picked.content.decode()
+    # A deal of another customer is refused on save (field error, nothing created).
+    other = OpportunityFactory(owner=money_org.rep)
+    res = client.post(
+        "/sales/contracts/new/",
+        {"customer": deal.customer_id, "opportunity": other.pk, "title": "x", "amount": "1"},
+    )
+    assert res.status_code == 200 and res.context["form"].errors.get("opportunity")
+    assert not Contract.objects.exists()
