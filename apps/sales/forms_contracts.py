@@ -100,8 +100,10 @@ class ContractForm(CustomFieldsFormMixin, forms.ModelForm):
                 self.fields["opportunity"].queryset = Opportunity.objects.visible_to(user).filter(
                     customer=customer
                 )
-            else:
+            elif editing or user is None:
                 self.fields.pop("opportunity")
+            # else: a new contract whose customer is not chosen yet. The field stays (empty):
+            # picking a customer on the page reloads its options (htmx, contracts/form.html).
         if "owner" in self.fields:
             self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")
             if not editing and user is not None and not self.is_bound:

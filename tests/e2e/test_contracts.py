@@ -3,6 +3,7 @@ overpayment shows its error under the amount (phone and desktop)."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -83,3 +84,40 @@ def test_record_a_payment(page, viewport, live_server, contract):
     page.wait_for_url(f"{url}{detail}")
     assert "70000.00" in page.locator("[data-receivable]").inner_text()
     assert Contract.objects.get(pk=contract.pk).received_amount == Decimal("30000.00")
+
+
+def test_new_contract_picks_the_customer_then_its_deal(page, viewport, live_server, demo_company):
+    """From the contracts list: find the customer, pick it, and the deal field offers that
+    customer's deals (htmx); the saved contract is linked to the deal (issue #9)."""
+    from apps.sales.models import Opportunity
+    from apps.sales.services.deals import opportunity_create
+
+    rep = demo_company.users["sales1"]
+    customer = Customer.objects.create(
+        name="宁波海天精密机械有限公司", name_normalized="宁波海天精密机械", owner=rep
+    )
+    deal = opportunity_create(
+        by=rep, data={"name": "海天 PLM 项目", "customer": customer, "amount": Decimal(120000)}
+    )
+    url = live_server.url
+    page.goto(f"{url}/accounts/login/")
+    page.fill("input[name=username]", "sales1")
+    page.fill("input[name=password]", "demo1234")
+    page.locator("form button[type=submit]").first.click()
+    page.wait_for_url(f"{url}/")
+    page.goto(f"{url}/sales/contracts/")
+    page.locator("a[href='/sales/contracts/new/']").first.click()
+    page.wait_for_url(f"{url}/sales/contracts/new/")
+    assert page.locator("#id_opportunity option").count() == 1  # only the empty choice
+    page.fill("#customer-search", "宁波海天")  # names match from their start
+    page.locator(f"#customer-options input[value='{customer.pk}']").check()
+    page.locator(f"#id_opportunity option[value='{deal.pk}']").wait_for(state="attached")
+    page.locator("#id_opportunity").select_option(str(deal.pk))
+    page.fill("input[name=title]", "PLM 实施合同")
+    page.fill("input[name=amount]", "120000")
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_url(re.compile(r"/sales/contracts/\d+/$"))
+    assert no_horizontal_overflow(page)
+    contract = Contract.objects.get(title="PLM 实施合同")
+    assert contract.opportunity_id == deal.pk and contract.customer_id == customer.pk
+    assert Opportunity.objects.get(pk=deal.pk).customer_id == customer.pk

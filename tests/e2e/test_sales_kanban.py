@@ -16,6 +16,7 @@ from apps.sales.services.deals import opportunity_create
 from tests.sales.factories import PipelineFactory
 
 from .conftest import no_horizontal_overflow
+from .pointer import Finger, Mouse
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "s3cret-pass!"
@@ -106,3 +107,55 @@ def test_drag_a_deal_across_the_board(page, viewport, live_server, deal):
     deal.refresh_from_db()
     assert deal.status == "lost" and deal.lost_reason == "预算取消"
     assert no_horizontal_overflow(page)
+
+
+def test_a_held_card_scrolls_the_board_only_while_at_the_edge(page, viewport, live_server, deal):
+    """Issue #9: the columns off screen come into reach by holding the dragged card at the
+    board's edge, and the board stops as soon as the card leaves the edge (SortableJS's own
+    auto-scroll went on to the last column: a phone user could not stop on "won")."""
+    url = live_server.url
+    sign_in(page, url)
+    page.goto(f"{url}/sales/opportunities/board/")
+    board = page.locator("#weft-board")
+    card = page.locator(f"#deal-{deal.pk}")
+    card.wait_for()
+    scroll_left = "b => b.scrollLeft"
+    assert board.evaluate("b => b.scrollWidth > b.clientWidth")  # six columns never fit
+    assert board.evaluate(scroll_left) == 0
+
+    pointer = Mouse(page) if viewport[0] == "desktop" else Finger(page)
+    box = card.locator(".weft-deal-handle").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    pointer.down(x, y)
+    page.wait_for_timeout(300)  # a touch rests first (the board's touch delay)
+    for step in range(1, 6):
+        pointer.move(x + step * 2, y + step)
+        page.wait_for_timeout(16)
+    area = board.bounding_box()
+    edge_x = min(area["x"] + area["width"], page.viewport_size["width"]) - 6
+    for step in range(1, 11):
+        pointer.move(x + (edge_x - x) * step / 10, y + 5)
+        page.wait_for_timeout(16)
+    page.wait_for_timeout(300)  # held at the edge
+    assert board.evaluate(scroll_left) > 100
+
+    pointer.move(edge_x - 120, y + 5)  # away from the edge: the board stays where it is
+    page.wait_for_timeout(100)
+    stopped = board.evaluate(scroll_left)
+    page.wait_for_timeout(400)
+    assert board.evaluate(scroll_left) == stopped
+    assert board.evaluate("b => b.classList.contains('weft-board-dragging')")
+
+    # Let go: the card lands in the column under the pointer, saved on the server.
+    target = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).closest('.weft-board-col').dataset.stage",
+        [edge_x - 120, y + 5],
+    )
+    assert target not in (str(deal.stage_id), str(stage_pk("输单")))
+    pointer.up(edge_x - 120, y + 5)
+    page.locator(
+        f".weft-board-cards[data-stage='{target}'] #deal-{deal.pk}[data-stage='{target}']"
+    ).wait_for()
+    assert not board.evaluate("b => b.classList.contains('weft-board-dragging')")
+    deal.refresh_from_db()
+    assert str(deal.stage_id) == target

@@ -304,3 +304,120 @@ def test_phone_layout_markers(client, money_org):
     assert "weft-toolbar" in page and "list-group" in page
     page = client.get(f"/sales/contracts/{contract.pk}/").content.decode()
     assert "col-lg-8" in page
+
+
+def _deal_viewers(money_org):
+    """The reps and the director also work with deals (own / department tree)."""
+    from apps.org.models import Scope
+    from apps.sales.models import Opportunity
+    from tests.org.factories import make_role
+
+    make_role(
+        "deal reps",
+        Opportunity,
+        actions=("view", "change"),
+        scope=Scope.OWN,
+        members=[money_org.rep, money_org.rep_peer],
+    )
+    make_role(
+        "deal bosses",
+        Opportunity,
+        actions=("view",),
+        scope=Scope.TREE,
+        members=[money_org.director],
+    )
+
+
+def test_won_deal_page_offers_a_contract_prefilled_from_the_deal(client, money_org):
+    """Issue #9 journey: a won deal's page has "New contract"; the form starts from the deal
+    (its customer, linked deal, name and amount) and the saved contract is linked to it."""
+    from apps.sales.models import Opportunity
+    from tests.sales.factories import OpportunityFactory
+
+    _deal_viewers(money_org)
+    deal = OpportunityFactory(
+        owner=money_org.rep, name="云栖 MES 项目", amount=D("680000"), status=Opportunity.Status.WON
+    )
+    login(client, money_org.rep)
+    page = client.get(f"/sales/opportunities/{deal.pk}/").content.decode()
+    assert f'href="/sales/contracts/new/?opportunity={deal.pk}"' in page
+    form = client.get(f"/sales/contracts/new/?opportunity={deal.pk}").context["form"]
+    assert form.initial["customer"] == deal.customer_id
+    assert form.initial["opportunity"] == deal.pk
+    assert form.initial["title"] == "云栖 MES 项目" and form.initial["amount"] == D("680000")
+    assert list(form.fields["opportunity"].queryset) == [deal]
+    res = client.post(
+        "/sales/contracts/new/",
+        {
+            "customer": deal.customer_id,
+            "opportunity": deal.pk,
+            "title": "云栖 MES 项目",
+            "amount": "680000",
+            "owner": money_org.rep.pk,
+        },
+    )
+    assert res.status_code == 302, res.content.decode()[:2000]
+    assert Contract.objects.get(opportunity=deal).customer_id == deal.customer_id
+
+
+def test_new_contract_button_only_for_those_who_may_and_not_on_a_lost_deal(client, money_org):
+    from apps.sales.models import Opportunity
+    from tests.sales.factories import OpportunityFactory
+
+    _deal_viewers(money_org)
+    lost = OpportunityFactory(owner=money_org.rep, status=Opportunity.Status.LOST)
+    won = OpportunityFactory(owner=money_org.rep, status=Opportunity.Status.WON)
+    login(client, money_org.rep)
+    assert (
+        "data-new-contract" not in client.get(f"/sales/opportunities/{lost.pk}/").content.decode()
+    )
+    # The director sees the deal (department tree) but the rep's role alone adds contracts:
+    # take "add contract" away from the director's roles and the button goes.
+    login(client, money_org.director)
+    assert "data-new-contract" in client.get(f"/sales/opportunities/{won.pk}/").content.decode()
+    for role in money_org.director.groups.all():
+        role.permissions.remove(*role.permissions.filter(codename="add_contract"))
+    from tests.sales.money_org import fresh
+
+    client.force_login(fresh(money_org.director))
+    assert "data-new-contract" not in client.get(f"/sales/opportunities/{won.pk}/").content.decode()
+
+
+def test_new_contract_from_a_deal_out_of_scope_starts_empty(client, money_org):
+    """Another rep's deal id in the address prefills nothing (no customer, name or amount)."""
+    from tests.sales.factories import OpportunityFactory
+
+    _deal_viewers(money_org)
+    other = OpportunityFactory(owner=money_org.rep_peer, name="别人的商机", amount=D("99000"))
+    login(client, money_org.rep)
+    res = client.get(f"/sales/contracts/new/?opportunity={other.pk}")
+    assert res.status_code == 200
+    assert res.context["form"].initial.get("opportunity") is None
+    assert "别人的商机" not in res.content.decode() and res.context["customer"] is None
+
+
+def test_new_contract_deal_field_follows_the_picked_customer(client, money_org):
+    """The deal field is on the form before a customer is picked (empty), and the page for a
+    customer lists that customer's deals only: the form's htmx reload swaps it in."""
+    from tests.sales.factories import OpportunityFactory
+
+    _deal_viewers(money_org)
+    deal = OpportunityFactory(owner=money_org.rep, name="华东 ERP 项目")
+    OpportunityFactory(owner=money_org.rep, name="另一个客户的商机")
+    login(client, money_org.rep)
+    blank = client.get("/sales/contracts/new/")
+    assert list(blank.context["form"].fields["opportunity"].queryset) == []
+    html = blank.content.decode()
+    assert 'id="id_opportunity"' in html and 'hx-select="#id_opportunity"' in html
+    picked = client.get(f"/sales/contracts/new/?customer={deal.customer_id}")
+    assert list(picked.context["form"].fields["opportunity"].queryset) == [deal]
+    assert "华东 ERP 项目" in picked.content.decode()
+    assert "另一个客户的商机" not in picked.content.decode()
+    # A deal of another customer is refused on save (field error, nothing created).
+    other = OpportunityFactory(owner=money_org.rep)
+    res = client.post(
+        "/sales/contracts/new/",
+        {"customer": deal.customer_id, "opportunity": other.pk, "title": "x", "amount": "1"},
+    )
+    assert res.status_code == 200 and res.context["form"].errors.get("opportunity")
+    assert not Contract.objects.exists()

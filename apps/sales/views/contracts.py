@@ -34,7 +34,7 @@ from ..forms_contracts import (
     TerminateForm,
     add_service_errors,
 )
-from ..models import Contract, Invoice, Payment, PaymentPlan
+from ..models import Contract, Invoice, Opportunity, Payment, PaymentPlan
 from ..selectors import contracts as selectors
 from ..services import contracts as services
 from ..services import contracts_invoices as invoices
@@ -130,12 +130,26 @@ def contract_create(request):
     raw = request.POST.get("customer") or request.GET.get("customer") or ""
     if raw.isdigit():
         customer = customers.filter(pk=int(raw)).first()
+    initial = {"customer": customer.pk} if customer else {}
+    deal_raw = request.GET.get("opportunity", "") if request.method == "GET" else ""
+    if deal_raw.isdigit():
+        # "New contract" on a deal's page: the deal's customer, name and amount to start from.
+        deal = Opportunity.objects.visible_to(request.user).filter(pk=int(deal_raw)).first()
+        if deal is not None and customer is None:
+            customer = customers.filter(pk=deal.customer_id).first()
+        if deal is not None and customer is not None and deal.customer_id == customer.pk:
+            initial = {
+                "customer": customer.pk,
+                "opportunity": deal.pk,
+                "title": deal.name,
+                "amount": deal.amount,
+            }
     form = ContractForm(
         request.POST or None,
         user=request.user,
         customers=customers,
         customer=customer,
-        initial={"customer": customer.pk} if customer else {},
+        initial=initial,
     )
     if request.method == "POST" and form.is_valid():
         try:

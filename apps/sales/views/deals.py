@@ -246,6 +246,9 @@ def opportunity_detail(request, pk: int):
         "can_change": can_change,
         "can_quote": request.user.has_perm("sales.add_quote"),
         "can_share": can_change,
+        # A won deal turns into a contract (an open one may be drafted early); a lost one not.
+        "can_contract": request.user.has_perm("sales.add_contract")
+        and opp.status != Opportunity.Status.LOST,
     }
     return render(request, "sales/deals/opportunity_detail.html", context)
 

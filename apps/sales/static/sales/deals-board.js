@@ -76,6 +76,65 @@
     });
   }
 
+  // While a card is dragged, holding it near the left or right edge of the board scrolls the
+  // board (faster nearer the edge) and only while it is held there: the columns off screen
+  // (most of them on a phone) come into reach. Scroll snapping is off meanwhile, or it would
+  // pull each small step back to the column the board started from.
+  var edgeScroll = (function () {
+    var EDGE = 56; // px: a finger is wide
+    var MAX_STEP = 14; // px per frame at the very edge
+    var x = null;
+    var frame = 0;
+
+    function track(event) {
+      var point = event.touches && event.touches.length ? event.touches[0] : event;
+      if (point && typeof point.clientX === "number") {
+        x = point.clientX;
+      }
+    }
+
+    function step() {
+      frame = 0;
+      if (x !== null) {
+        var rect = board.getBoundingClientRect();
+        var left = Math.max(rect.left, 0);
+        var right = Math.min(rect.right, window.innerWidth);
+        var dx = 0;
+        if (x > right - EDGE) {
+          dx = Math.ceil(MAX_STEP * Math.min(1, (x - (right - EDGE)) / EDGE));
+        } else if (x < left + EDGE) {
+          dx = -Math.ceil(MAX_STEP * Math.min(1, (left + EDGE - x) / EDGE));
+        }
+        if (dx) {
+          board.scrollLeft += dx;
+        }
+      }
+      frame = window.requestAnimationFrame(step);
+    }
+
+    return {
+      start: function () {
+        x = null;
+        board.classList.add("weft-board-dragging");
+        document.addEventListener("pointermove", track, true);
+        document.addEventListener("touchmove", track, { capture: true, passive: true });
+        document.addEventListener("mousemove", track, true);
+        frame = window.requestAnimationFrame(step);
+      },
+      stop: function () {
+        document.removeEventListener("pointermove", track, true);
+        document.removeEventListener("touchmove", track, { capture: true, passive: true });
+        document.removeEventListener("mousemove", track, true);
+        if (frame) {
+          window.cancelAnimationFrame(frame);
+          frame = 0;
+        }
+        x = null;
+        board.classList.remove("weft-board-dragging");
+      }
+    };
+  })();
+
   // Drag and drop between columns.
   if (board.getAttribute("data-can-move") === "1" && window.Sortable) {
     board.querySelectorAll(".weft-board-cards").forEach(function (el) {
@@ -91,7 +150,15 @@
         animation: 120,
         ghostClass: "weft-deal-ghost",
         chosenClass: "weft-deal-chosen",
+        // The board scrolls itself under a dragged card (edgeScroll below): SortableJS's
+        // auto-scroll, in the fallback mode used here, goes on scrolling after the pointer
+        // has left the edge, so a phone user could not stop on the column they wanted.
+        scroll: false,
+        onStart: function () {
+          edgeScroll.start();
+        },
         onEnd: function (evt) {
+          edgeScroll.stop();
           if (evt.from === evt.to) {
             return;
           }
