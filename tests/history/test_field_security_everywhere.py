@@ -1,0 +1,799 @@
+"""The field-security walker (issue #7): every registered model × every securable field
+(built-in fields and one custom field per model) × every surface the model has.
+
+Models come from the registries: studio's custom-field registry and the automation registry
+(every model an admin can put a rule on). Surfaces are discovered too: the API router (the
+viewset whose `model` it is), the model's detail page (`get_absolute_url`) and the list, edit
+and export pages named after it, the global-search providers, the report builder's sources,
+the built-in reports, the customer 360° timeline and the notification templates. A surface a
+model does not have is a skipped case whose id says why, so a new model shows up here as
+either walked or explicitly skipped.
+
+One case is one (model, surface): the record is made once, then each field is restricted in
+turn (view and change) for a reader who holds every model permission at the "all" scope and no
+field permission, and the surface is checked. Every problem is collected, so one failure lists
+every leaking field of that surface.
+
+Text, number and date fields get a distinct marker value (e.g. "Zq07x", 9070531.27,
+2037-08-18) so a rendered page or an exported sheet can be searched for it; fields whose value
+cannot be told apart (choices, booleans, relations) are checked through the column/field
+names offered instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, models, transaction
+from django.test import Client
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from apps.org.fields import securable_fields
+from apps.org.models import FieldPolicy, Scope
+from apps.org.services import field_policy_set
+from apps.studio.automation.registry import models_registered
+from apps.studio.models import FieldDefinition, FieldType
+from apps.studio.registry import definitions_changed, is_registered
+from apps.studio.registry import registered_models as custom_field_models
+from tests.org.factories import UserFactory, make_role
+
+pytestmark = pytest.mark.django_db
+
+CUSTOM_KEY = "fs_secret"
+
+
+# --------------------------------------------------------------------------- models
+
+
+def walked_models() -> list[type[models.Model]]:
+    """Every model of the product an admin can customise or automate (test apps excluded)."""
+    found = {m for m in custom_field_models() if m.__module__.startswith("apps.")}
+    found |= {s.model for s in models_registered() if s.model.__module__.startswith("apps.")}
+    return sorted(found, key=lambda m: m._meta.label)
+
+
+def _customer(owner):
+    from tests.customers.factories import CustomerFactory
+
+    return CustomerFactory(owner=owner)
+
+
+def _contract(owner):
+    from tests.sales.factories import ContractFactory
+
+    return ContractFactory(owner=owner, customer=_customer(owner))
+
+
+def _approval(owner):
+    from apps.approvals import services
+    from tests.approvals.factories import template_with_steps
+    from tests.org.factories import UserFactory as Users
+
+    template_with_steps("fswalk", {"name": "Boss", "approver_type": "users", "users": [Users()]})
+    return services.approval_start(template="fswalk", by=owner, title="审批", amount=Decimal(1))
+
+
+def _document(owner):
+    from apps.docs import services
+
+    return services.document_create(by=owner, title="资料", body="正文")
+
+
+def _maker(model) -> Callable:
+    """How to make one record of `model` owned by `owner` (a factory per model)."""
+    from tests.customers import factories as cf
+    from tests.sales import factories as sf
+    from tests.tasks.factories import TaskFactory
+
+    label = model._meta.label
+    return {
+        "customers.Customer": _customer,
+        "customers.Contact": lambda o: cf.ContactFactory(customer=_customer(o)),
+        "customers.FollowUp": lambda o: cf.FollowUpFactory(customer=_customer(o), owner=o),
+        "customers.Ticket": lambda o: cf.TicketFactory(customer=_customer(o), assignee=o),
+        "sales.Lead": lambda o: sf.LeadFactory(owner=o),
+        "sales.Opportunity": lambda o: sf.OpportunityFactory(owner=o, customer=_customer(o)),
+        "sales.Product": lambda o: sf.ProductFactory(),
+        "sales.Quote": lambda o: sf.QuoteFactory(owner=o, customer=_customer(o)),
+        "sales.Contract": _contract,
+        "sales.Payment": lambda o: sf.PaymentFactory(contract=_contract(o)),
+        "sales.Invoice": lambda o: sf.InvoiceFactory(contract=_contract(o)),
+        "approvals.ApprovalRequest": _approval,
+        "tasks.Task": lambda o: TaskFactory(assignee=o, customer=_customer(o)),
+        "docs.Document": _document,
+    }[label]
+
+
+# --------------------------------------------------------------------------- markers
+
+
+def _marker_value(f: models.Field, i: int):
+    """A value of field `f` that can be found in a page or a sheet, or None."""
+    if f.choices or f.is_relation or f.primary_key:
+        return None
+    if isinstance(f, models.EmailField):
+        return f"zq{i:02d}mark@fs.test"
+    if isinstance(f, models.CharField | models.TextField):
+        return f"Zq{i:02d}x"[: f.max_length or 99]
+    if isinstance(f, models.DecimalField):
+        if f.max_digits - f.decimal_places < 7:
+            return None
+        return Decimal(f"9{i:02d}0531.27")
+    if isinstance(f, models.DateTimeField):
+        return dt.datetime(2037, 1 + i % 12, 1 + i % 27, 10, 17, tzinfo=dt.UTC)
+    if isinstance(f, models.DateField):
+        return dt.date(2037, 1 + i % 12, 1 + i % 27)
+    return None
+
+
+def _needles(value) -> list[str]:
+    """The texts a rendered `value` may appear as."""
+    if value is None:
+        return []
+    if isinstance(value, Decimal):
+        whole = int(value)
+        return [str(whole), f"{whole:,}"]
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value).date()
+    if isinstance(value, dt.date):
+        return [value.isoformat(), value.strftime("%Y/%m/%d"), f"{value.year}年{value.month}月"]
+    return [str(value)]
+
+
+@dataclass
+class Walk:
+    model: type[models.Model]
+    obj: models.Model
+    reader: object
+    owner: object
+    fields: list[str]  # securable names walked: built-in + the custom key
+    markers: dict[str, object] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def restrict(self, name: str) -> None:
+        FieldPolicy.objects.filter(content_type=self.ct).delete()
+        field_policy_set(model=self.model, field_name=name)
+
+    @property
+    def ct(self):
+        return ContentType.objects.get_for_model(self.model)
+
+    def needles(self, name: str) -> list[str]:
+        return _needles(self.markers.get(name))
+
+    def fail(self, name: str, what: str) -> None:
+        self.problems.append(f"{self.model._meta.label}.{name}: {what}")
+
+    def check(self) -> None:
+        assert not self.problems, "\n".join(self.problems)
+
+    def each(self):
+        """Yield each walked field with only that field restricted."""
+        for name in self.fields:
+            self.restrict(name)
+            yield name
+        FieldPolicy.objects.filter(content_type=self.ct).delete()
+
+
+def _setup(model) -> Walk:
+    owner = UserFactory(username="fs_owner", is_staff=False)
+    reader = UserFactory(username="fs_reader")
+    for m in {*walked_models(), *_support_models()}:
+        make_role(
+            f"fs_{m._meta.label_lower}",
+            m,
+            actions=("view", "change", "add"),
+            scope=Scope.ALL if hasattr(m.objects, "visible_to") else None,
+            members=[reader, owner],
+        )
+    if is_registered(model):
+        FieldDefinition.objects.create(
+            content_type=ContentType.objects.get_for_model(model),
+            key=CUSTOM_KEY,
+            label="FS secret",
+            type=FieldType.TEXT,
+            show_in_list=True,
+        )
+        definitions_changed()
+    obj = _maker(model)(owner)
+    markers: dict[str, object] = {}
+    for i, f in enumerate(model._meta.concrete_fields):
+        value = _marker_value(f, i)
+        if value is None:
+            continue
+        try:
+            with transaction.atomic():
+                model.objects.filter(pk=obj.pk).update(**{f.attname: value})
+        except (IntegrityError, ValueError, TypeError):
+            continue
+        markers[f.name] = value
+    if is_registered(model):
+        custom = dict(model.objects.get(pk=obj.pk).custom or {})
+        custom[CUSTOM_KEY] = "ZqCustom9"
+        model.objects.filter(pk=obj.pk).update(custom=custom)
+        markers[CUSTOM_KEY] = "ZqCustom9"
+    obj = model.objects.get(pk=obj.pk)
+    names = [n for n, _label in securable_fields(model)]
+    return Walk(model=model, obj=obj, reader=reader, owner=owner, fields=names, markers=markers)
+
+
+def _support_models():
+    from apps.customers.models import Customer
+    from apps.sales.models import Contract
+
+    return [Customer, Contract]
+
+
+def _api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def _browser(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# --------------------------------------------------------------------------- surfaces
+
+
+def api_viewset(model):
+    from config.api import router
+
+    for prefix, viewset, _basename in router.registry:
+        if getattr(viewset, "model", None) is model:
+            return prefix, viewset
+    return None, None
+
+
+# Pages whose url name does not follow "<ns>:<stem>-list/-edit/-export" from the detail page.
+PAGE_NAMES = {
+    "customers.Contact": {"list": "customers:contacts", "edit": "customers:contact-edit"},
+    "customers.FollowUp": {"edit": "customers:follow-up-edit"},
+    "customers.Ticket": {"list": "customers:tickets"},
+    "approvals.ApprovalRequest": {"list": "approvals:mine"},
+    "docs.Document": {"list": "docs:library", "edit": "docs:document-edit"},
+    "sales.Payment": {"list": "sales:payment-list", "export": "sales:payment-export"},
+    "sales.Invoice": {
+        "list": "sales:invoice-list",
+        "detail": "sales:invoice-detail",
+        "export": "sales:invoice-export",
+    },
+}
+
+
+def page_urls(model, pk: int = 1) -> dict[str, str | None]:
+    """{"list", "detail", "edit", "export"} → the model's page url, or None (no such page).
+
+    The detail page is the record's own `get_absolute_url` (a record shown on another's page,
+    like a contact on its customer's, has none); the others are named after it."""
+    from django.urls import resolve
+
+    urls: dict[str, str | None] = dict.fromkeys(("list", "detail", "edit", "export"))
+    names = dict(PAGE_NAMES.get(model._meta.label, {}))
+    probe = model(pk=pk)
+    try:
+        url = probe.get_absolute_url() if hasattr(probe, "get_absolute_url") else ""
+    except Exception:  # noqa: BLE001 - a url that needs related rows: no page of its own
+        url = ""
+    if url and f"/{pk}/" in url:
+        urls["detail"] = url
+        match = resolve(url.split("?")[0])
+        stem = match.url_name.removesuffix("detail").rstrip("-")
+        for key in ("list", "edit", "export"):
+            names.setdefault(
+                key, f"{match.namespace}:{stem}-{key}" if stem else f"{match.namespace}:{key}"
+            )
+    for key in ("list", "detail", "edit", "export"):
+        if names.get(key) and not urls[key]:
+            try:
+                with_pk = key in ("detail", "edit")
+                urls[key] = reverse(names[key], args=[pk]) if with_pk else reverse(names[key])
+            except NoReverseMatch:
+                urls[key] = None
+    return urls
+
+
+class _FormInputs(__import__("html.parser").parser.HTMLParser):
+    """The submittable values of the first <form method=post> of a page (what a browser sends)."""
+
+    def __init__(self):
+        super().__init__()
+        self.data: dict[str, list[str]] = {}
+        self.names: set[str] = set()
+        self._select = None
+        self._textarea = None
+        self._in_form = False
+        self._done = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form" and (a.get("method") or "").lower() == "post" and not self._done:
+            self._in_form = True
+        if not self._in_form:
+            return
+        name = a.get("name")
+        if tag == "input" and name:
+            self.names.add(name)
+            kind = (a.get("type") or "text").lower()
+            if kind in ("checkbox", "radio") and "checked" not in a:
+                return
+            if kind in ("submit", "button", "file") or "disabled" in a:
+                return
+            self.data.setdefault(name, []).append(
+                a.get("value") or ("on" if kind == "checkbox" else "")
+            )
+        elif tag == "select" and name:
+            self.names.add(name)
+            self._select = None if "disabled" in a else name
+        elif tag == "option" and self._select and "selected" in a:
+            self.data.setdefault(self._select, []).append(a.get("value") or "")
+        elif tag == "textarea" and name:
+            self.names.add(name)
+            self._textarea = None if "disabled" in a else name
+            if self._textarea:
+                self.data.setdefault(name, []).append("")
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "form" and self._in_form:
+            self._in_form = False
+            self._done = True
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea][-1] += (
+                data.lstrip("\n") if not self.data[self._textarea][-1] else data
+            )
+
+
+def _forged_value(model, name):
+    """A value for `name` that differs from the stored one and would pass the form."""
+    if name == CUSTOM_KEY:
+        return "ZqForged"
+    f = model._meta.get_field(name)
+    if f.choices:
+        return str(f.choices[-1][0])
+    if isinstance(f, models.BooleanField):
+        return "on"
+    if isinstance(f, models.EmailField):
+        return "forged@fs.test"
+    if isinstance(f, models.CharField | models.TextField):
+        return "ZqForged"
+    if isinstance(f, models.DecimalField | models.IntegerField | models.FloatField):
+        return "3"
+    if isinstance(f, models.DateTimeField):
+        return "2031-02-03 04:05"
+    if isinstance(f, models.DateField):
+        return "2031-02-03"
+    return None
+
+
+def _stored(model, pk, name):
+    obj = model.objects.get(pk=pk)
+    if name == CUSTOM_KEY:
+        return (obj.custom or {}).get(CUSTOM_KEY)
+    f = model._meta.get_field(name)
+    return getattr(obj, f.attname)
+
+
+def _xlsx_texts(content: bytes) -> list[str]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(content), read_only=True)
+    out = []
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows(values_only=True):
+            out += [str(v) for v in row if v is not None]
+    return out
+
+
+def _label(model, name) -> str:
+    return dict(securable_fields(model)).get(name, name)
+
+
+# --- the checks, one per surface ------------------------------------------------------------
+
+
+def check_api(w: Walk) -> None:
+    prefix, viewset = api_viewset(w.model)
+    client = _api(w.reader)
+    serializer = viewset.serializer_class
+    for name in w.each():
+        detail = client.get(f"/api/v1/{prefix}/{w.obj.pk}/")
+        if detail.status_code != 200:
+            w.fail(name, f"API detail answered {detail.status_code}")
+            continue
+        body = detail.json()
+        if name in body or name in (body.get("custom") or {}):
+            w.fail(name, "in the API detail")
+        listing = client.get(f"/api/v1/{prefix}/").json()
+        rows = listing.get("results", listing) if isinstance(listing, dict) else listing
+        if not rows:
+            w.fail(name, "API list is empty")
+        if any(name in r or name in (r.get("custom") or {}) for r in rows):
+            w.fail(name, "in the API list")
+        for needle in w.needles(name):
+            if needle in detail.content.decode() or needle in str(listing):
+                w.fail(name, f"value {needle!r} in an API response")
+        writable = name == CUSTOM_KEY or (
+            name in serializer().fields and not serializer().fields[name].read_only
+        )
+        if writable:
+            payload = {"custom": {name: "x"}} if name == CUSTOM_KEY else {name: "x"}
+            if hasattr(viewset, "partial_update"):
+                res = client.patch(f"/api/v1/{prefix}/{w.obj.pk}/", payload, format="json")
+            else:  # create-only resources (payments, invoices, approvals): refused on create
+                res = client.post(f"/api/v1/{prefix}/", payload, format="json")
+            refused = res.json().get("custom", {}) if name == CUSTOM_KEY else res.json()
+            if res.status_code != 400 or name not in refused:
+                w.fail(name, f"API write answered {res.status_code} {res.content[:200]!r}")
+        query = f"custom__{name}" if name == CUSTOM_KEY else name
+        for params in ({"ordering": query}, {"ordering": f"-{query}"}, {query: "x"}):
+            res = client.get(f"/api/v1/{prefix}/", params)
+            if res.status_code != 400 or name not in res.json():
+                w.fail(name, f"API {params} answered {res.status_code}")
+        for needle in w.needles(name)[:1]:
+            res = client.get(f"/api/v1/{prefix}/", {"search": needle})
+            if res.status_code == 200 and any(
+                r.get("id") == w.obj.pk for r in res.json()["results"]
+            ):
+                w.fail(name, "API ?search= matches the hidden value")
+    w.check()
+
+
+def _check_page(w: Walk, url: str, what: str) -> None:
+    client = _browser(w.reader)
+    for name in w.each():
+        res = client.get(url)
+        if res.status_code != 200:
+            w.fail(name, f"{what} answered {res.status_code}")
+            continue
+        html = res.content.decode()
+        for needle in w.needles(name):
+            if needle in html:
+                w.fail(name, f"value {needle!r} rendered on the {what}")
+        if re.search(rf'name="(custom__)?{re.escape(name)}"', html) and what != "edit form":
+            w.fail(name, f"an input named {name} on the {what}")
+    w.check()
+
+
+def check_html_list(w: Walk) -> None:
+    url = page_urls(w.model, w.obj.pk)["list"]
+    _check_page(w, url, "list page")
+    client = _browser(w.reader)
+    for name in w.each():
+        html = client.get(url).content.decode()
+        # not offered as a column to choose or a key to sort by, and sorting by it is no 500
+        offered = re.findall(r'value="(?:custom__)?([a-z0-9_]+)"', html)
+        offered += re.findall(r"[?&](?:ordering|sort|o)=-?(?:custom__)?([a-z0-9_]+)", html)
+        if name in offered:
+            w.fail(name, "offered as a column or sort key on the list page")
+        res = client.get(url, {"sort": name, "ordering": name, "o": name})
+        if res.status_code >= 500:
+            w.fail(name, "sorting the list page by it is a 500")
+    w.check()
+
+
+def check_html_detail(w: Walk) -> None:
+    _check_page(w, page_urls(w.model, w.obj.pk)["detail"], "detail page")
+
+
+def check_html_form(w: Walk) -> None:
+    url = page_urls(w.model, w.obj.pk)["edit"]
+    client = _browser(w.reader)
+    for name in w.each():
+        res = client.get(url)
+        if res.status_code != 200:
+            w.fail(name, f"edit form answered {res.status_code}")
+            continue
+        html = res.content.decode()
+        form = _FormInputs()
+        form.feed(html)
+        input_name = f"custom__{name}" if name == CUSTOM_KEY else name
+        if input_name in form.names:
+            w.fail(name, "an input for it on the edit form")
+        for needle in w.needles(name):
+            if needle in html:
+                w.fail(name, f"value {needle!r} rendered on the edit form")
+        forged = _forged_value(w.model, name)
+        if forged is None:
+            continue
+        before = _stored(w.model, w.obj.pk, name)
+        data = {k: v for k, v in form.data.items()}
+        data[input_name] = [forged]
+        res = client.post(url, data)
+        if res.status_code >= 500:
+            w.fail(name, "a forged POST is a 500")
+        if _stored(w.model, w.obj.pk, name) != before:
+            w.fail(name, "a forged POST of it changed it")
+    w.check()
+
+
+def check_export(w: Walk) -> None:
+    url = page_urls(w.model, w.obj.pk)["export"]
+    client = _browser(w.reader)
+    for name in w.each():
+        res = client.get(url)
+        if res.status_code != 200:
+            w.fail(name, f"export answered {res.status_code}")
+            continue
+        texts = _xlsx_texts(b"".join(res.streaming_content) if res.streaming else res.content)
+        if not texts:
+            w.fail(name, "export is empty")
+        for needle in w.needles(name):
+            if any(needle in t for t in texts):
+                w.fail(name, f"value {needle!r} in the export")
+        if _label(w.model, name) in texts:
+            w.fail(name, "its column is in the export")
+    w.check()
+
+
+def check_search(w: Walk) -> None:
+    from apps.customers.search import global_search
+
+    client = _browser(w.reader)
+    for name in w.each():
+        for needle in w.needles(name)[:1]:
+            hits = [h for _p, hs in global_search(w.reader, needle, limit=20) for h in hs]
+            if any(type(h.obj) is w.model and h.obj.pk == w.obj.pk for h in hits):
+                w.fail(name, "global search matches the hidden value")
+        # a hit found through a visible field does not show the hidden one
+        for other, value in w.markers.items():
+            if other == name or not isinstance(value, str):
+                continue
+            hits = [h for _p, hs in global_search(w.reader, value, limit=20) for h in hs]
+            page = client.get("/search/", {"q": value}).content.decode()
+            for needle in w.needles(name):
+                if any(needle in f"{h.title} {h.subtitle}" for h in hits) or needle in page:
+                    w.fail(name, f"shown in a search hit (found by {other})")
+    w.check()
+
+
+def _builder_paths(model, name) -> list[tuple[str, str, str]]:
+    """(source key, field path, kind) of every builder field computed from model.name."""
+    from apps.reports.builder.registry import all_sources, source_fields
+
+    out = []
+    for spec in all_sources().values():
+        for path, info in source_fields(spec).items():
+            if (model, name) in info.secured:
+                out.append((spec.key, path, info.kind))
+    return out
+
+
+def check_report_builder(w: Walk) -> None:
+    from apps.org.errors import ServiceError
+    from apps.reports.builder.query import parse_definition
+    from apps.reports.builder.registry import NUMERIC
+
+    client = _api(w.reader)
+    sources = None
+    for name in w.each():
+        sources = {s["key"]: s for s in client.get("/api/v1/reports/sources/").json()}
+        for key, path, kind in _builder_paths(w.model, name):
+            if key in sources and path in {f["field"] for f in sources[key]["fields"]}:
+                w.fail(name, f"offered by the builder ({key}.{path})")
+            tries = [
+                {"dimensions": [{"field": path}]},
+                {"dimensions": [], "filters": [{"field": path, "op": "isnull", "value": True}]},
+            ]
+            if kind in NUMERIC:
+                tries.append({"measures": [{"agg": "sum", "field": path}]})
+            for definition in tries:
+                try:
+                    parse_definition(key, definition, w.reader)
+                except ServiceError as exc:
+                    if path not in str(exc.errors) and name not in str(exc.errors):
+                        w.fail(name, f"builder refusal does not name {path}: {exc.errors}")
+                    continue
+                w.fail(name, f"builder accepts {definition}")
+            res = client.post(
+                "/api/v1/reports/custom/",
+                {"name": "fs", "source": key, "definition": tries[0], "chart": "table"},
+                format="json",
+            )
+            if res.status_code != 400:
+                w.fail(name, f"saving a report on {key}.{path} answered {res.status_code}")
+    w.check()
+
+
+def check_builtin_reports(w: Walk) -> None:
+    from apps.reports.builtin import builtins_for
+
+    client = _api(w.reader)
+    for name in w.each():
+        for report in builtins_for(w.reader):
+            res = client.get(
+                f"/api/v1/reports/{report.key}/",
+                {"date_from": "2000-01-01", "date_to": "2039-12-31"},
+            )
+            if res.status_code != 200:
+                w.fail(name, f"report {report.key} answered {res.status_code}")
+                continue
+            text = res.content.decode()
+            for needle in w.needles(name):
+                if needle in text:
+                    w.fail(name, f"value {needle!r} in built-in report {report.key}")
+            result = report.result(w.reader, report_params())
+            for section in result.sections:
+                for col in section.columns:
+                    if (w.model, name) in col.secured:
+                        w.fail(name, f"column {col.key} of {report.key} kept")
+    w.check()
+
+
+def report_params():
+    from apps.reports.params import ReportParamsForm
+
+    form = ReportParamsForm({"date_from": "2000-01-01", "date_to": "2039-12-31"})
+    assert form.is_valid(), form.errors
+    return form.params()
+
+
+def _customer_of(obj):
+    from apps.customers.models import Customer
+
+    if isinstance(obj, Customer):
+        return obj
+    for attr in ("customer", "contract"):
+        target = getattr(obj, attr, None)
+        if target is not None:
+            return _customer_of(target)
+    return None
+
+
+def check_timeline(w: Walk) -> None:
+    customer = _customer_of(w.obj)
+    api, browser = _api(w.reader), _browser(w.reader)
+    for name in w.each():
+        for res in (
+            api.get(f"/api/v1/customers/{customer.pk}/timeline/"),
+            browser.get(reverse("customers:timeline", args=[customer.pk])),
+            browser.get(customer.get_absolute_url()),
+        ):
+            if res.status_code != 200:
+                w.fail(name, f"timeline answered {res.status_code}")
+                continue
+            text = res.content.decode()
+            for needle in w.needles(name):
+                if needle in text:
+                    w.fail(name, f"value {needle!r} in the customer timeline / 360° page")
+    w.check()
+
+
+def check_notification(w: Walk) -> None:
+    from apps.studio.automation import spec_for
+    from apps.studio.automation.templating import render
+
+    spec = spec_for(w.model)
+    for name in w.each():
+        placeholder = f"custom.{name}" if name == CUSTOM_KEY else name
+        if not spec.has_field(placeholder):
+            continue
+        template = f"[{{{spec.name}.{placeholder}}}]"
+        shown = render(template, spec, w.obj, user=w.reader)
+        if shown != "[]":
+            w.fail(name, f"placeholder renders {shown!r} for a reader who may not see it")
+        owner_view = render(template, spec, w.obj)
+        if w.markers.get(name) is not None and owner_view == "[]":
+            w.fail(name, "placeholder is empty for the system too")
+    w.check()
+
+
+def check_history(w: Walk) -> None:
+    from apps.org.history import history_entries
+
+    for name in w.each():
+        if name == CUSTOM_KEY:
+            obj = w.model.objects.get(pk=w.obj.pk)
+            obj.custom = {**(obj.custom or {}), CUSTOM_KEY: "ZqChanged"}
+        else:
+            f = w.model._meta.get_field(name)
+            if not isinstance(f, models.CharField | models.TextField) or f.choices:
+                continue
+            obj = w.model.objects.get(pk=w.obj.pk)
+            setattr(obj, name, "ZqChanged"[: f.max_length or 99])
+        try:
+            with transaction.atomic():
+                obj.save()
+        except IntegrityError:
+            continue
+        if any(c.name == name for e in history_entries(obj, user=w.reader) for c in e.changes):
+            w.fail(name, "its change is in the reader's history")
+    w.check()
+
+
+# --------------------------------------------------------------------------- the cases
+
+
+def _page(key):
+    return lambda m: "" if page_urls(m)[key] else f"no {key} page"
+
+
+def _builder_reason(model):
+    """A source of `model`, or a source reaching it through one of its related fields."""
+    from apps.reports.builder.registry import all_sources
+
+    for spec in all_sources().values():
+        if spec.model is None:
+            continue
+        if spec.model is model:
+            return ""
+        for path in spec.related:
+            if spec.model._meta.get_field(path.split("__")[0]).related_model is model:
+                return ""
+    return "no report-builder source"
+
+
+def _timeline_reason(model):
+    from apps.customers.models import Customer
+
+    fks = {f.related_model for f in model._meta.concrete_fields if f.is_relation}
+    if model is Customer or fks & {Customer} or any(m._meta.label == "sales.Contract" for m in fks):
+        return ""
+    return "not linked to a customer"
+
+
+def _notification_reason(model):
+    from apps.studio.automation import spec_for
+
+    return "" if spec_for(model) else "not open to automation rules"
+
+
+def _search_reason(model):
+    from apps.customers.search import search_providers
+
+    return "" if search_providers() else "no search providers"
+
+
+SURFACES: dict[str, tuple[Callable, Callable]] = {
+    "api": (lambda m: "" if api_viewset(m)[0] else "no API resource", check_api),
+    "html_list": (_page("list"), check_html_list),
+    "html_detail": (_page("detail"), check_html_detail),
+    "html_form": (_page("edit"), check_html_form),
+    "export": (_page("export"), check_export),
+    "search": (_search_reason, check_search),
+    "report_builder": (_builder_reason, check_report_builder),
+    "builtin_reports": (lambda m: "", check_builtin_reports),
+    "timeline": (_timeline_reason, check_timeline),
+    "notification": (_notification_reason, check_notification),
+    "history": (lambda m: "" if hasattr(m, "history") else "no change history", check_history),
+}
+
+
+def _cases():
+    for model in walked_models():
+        for surface, (reason_for, _check) in SURFACES.items():
+            reason = reason_for(model)
+            case = f"{model._meta.label_lower}-{surface}"
+            if reason:
+                yield pytest.param(
+                    model,
+                    surface,
+                    id=f"{case}-skip:{reason.replace(' ', '_')}",
+                    marks=pytest.mark.skip(reason=reason),
+                )
+            else:
+                yield pytest.param(model, surface, id=case)
+
+
+@pytest.mark.parametrize(("model", "surface"), list(_cases()))
+def test_restricted_field_does_not_leak(model, surface):
+    walk = _setup(model)
+    assert walk.fields, "nothing securable"
+    SURFACES[surface][1](walk)
