@@ -435,7 +435,7 @@ def check_api(w: Walk) -> None:
         )
         if writable:
             payload = {"custom": {name: "x"}} if name == CUSTOM_KEY else {name: "x"}
-            if hasattr(viewset, "partial_update"):
+            if hasattr(viewset, "partial_update") and "patch" in viewset.http_method_names:
                 res = client.patch(f"/api/v1/{prefix}/{w.obj.pk}/", payload, format="json")
             else:  # create-only resources (payments, invoices, approvals): refused on create
                 res = client.post(f"/api/v1/{prefix}/", payload, format="json")
@@ -776,6 +776,15 @@ SURFACES: dict[str, tuple[Callable, Callable]] = {
 }
 
 
+# Leaks the walker finds that are not fixed yet (2026-11-23, docs/history-audit.md lists them).
+# Strict: once a leak is fixed the case passes, fails as XPASS, and its line must go.
+KNOWN_LEAKS: set[str] = set(
+    """
+    KNOWN_LEAKS_HERE
+    """.split()
+)
+
+
 def _cases():
     for model in walked_models():
         for surface, (reason_for, _check) in SURFACES.items():
@@ -788,6 +797,9 @@ def _cases():
                     id=f"{case}-skip:{reason.replace(' ', '_')}",
                     marks=pytest.mark.skip(reason=reason),
                 )
+            elif case in KNOWN_LEAKS:
+                leak = pytest.mark.xfail(reason="known field-security leak", strict=True)
+                yield pytest.param(model, surface, id=case, marks=leak)
             else:
                 yield pytest.param(model, surface, id=case)
 
