@@ -308,12 +308,15 @@ class TicketForm(CustomFieldsFormMixin, forms.ModelForm):
 
     def __init__(self, *args, user=None, customers=None, **kwargs):
         super().__init__(*args, user=user, **kwargs)
+        # A field the user may not see is not on the form at all (field security).
         if self.instance.pk:
-            self.fields.pop("customer")
-            self.fields.pop("assignee")
+            self.fields.pop("customer", None)
+            self.fields.pop("assignee", None)
         else:
-            self.fields["customer"].queryset = customers
-            self.fields["assignee"].queryset = active_users()
+            if "customer" in self.fields:
+                self.fields["customer"].queryset = customers
+            if "assignee" in self.fields:
+                self.fields["assignee"].queryset = active_users()
 
     def service_data(self) -> dict:
         data = {
