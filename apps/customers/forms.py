@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.org.errors import ServiceError
+from apps.org.fields import field_access
 from apps.studio.forms import CustomFieldsFormMixin
 
 from .models import PROVINCE_CHOICES, Contact, Customer, FollowUp, Ticket
@@ -261,7 +262,7 @@ class FollowUpForm(forms.ModelForm):
             ),
         }
 
-    def __init__(self, *args, customer: Customer, contacts=None, **kwargs):
+    def __init__(self, *args, customer: Customer, contacts=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.customer = customer  # the model's clean() compares the contact's customer
         self.fields["contact"].queryset = Contact.objects.filter(customer=customer)
@@ -272,12 +273,20 @@ class FollowUpForm(forms.ModelForm):
             self.initial.setdefault(
                 "occurred_at", timezone.localtime().replace(second=0, microsecond=0)
             )
+        if user is not None:
+            # Field security: what the user may not change is not on the form (nor sent on).
+            access = field_access(user, FollowUp, self.instance if self.instance.pk else None)
+            for name in list(self.fields):
+                if not access.can_change(name):
+                    del self.fields[name]
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)
 
     def service_data(self) -> dict:
-        return {name: self.cleaned_data.get(name) for name in self._meta.fields}
+        return {
+            name: self.cleaned_data.get(name) for name in self._meta.fields if name in self.fields
+        }
 
 
 # --- tickets --------------------------------------------------------------------------------
