@@ -238,6 +238,9 @@ class ApprovalRequestQuerySet(ScopedQuerySet):
 
 
 class ApprovalRequest(CustomFieldsModel):
+    # Its label everywhere: never restricted by field security (apps.org.fields).
+    RECORD_NAME_FIELDS = ("title",)
+
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         APPROVED = "approved", _("Approved")

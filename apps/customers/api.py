@@ -28,6 +28,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 
 from apps.org.api_base import (
+    FieldSecuredSerializerMixin,
     PrototypeListSerializer,
     ScopedModelViewSet,
     ShareActionsMixin,
@@ -587,7 +588,9 @@ class ContactViewSet(MemoScopedMixin, ShareActionsMixin, ScopedModelViewSet):
 # --- follow-ups --------------------------------------------------------------------------------
 
 
-class FollowUpSerializer(ServiceSerializerMixin, serializers.ModelSerializer):
+class FollowUpSerializer(
+    ServiceSerializerMixin, FieldSecuredSerializerMixin, serializers.ModelSerializer
+):
     customer = VisibleRelatedField(Customer)
     contact = VisibleRelatedField(Contact, allow_null=True, required=False)
     opportunity = serializers.IntegerField(

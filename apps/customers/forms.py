@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.org.errors import ServiceError
+from apps.org.fields import field_access
 from apps.studio.forms import CustomFieldsFormMixin
 
 from . import ticket_articles
@@ -263,7 +264,7 @@ class FollowUpForm(forms.ModelForm):
             ),
         }
 
-    def __init__(self, *args, customer: Customer, contacts=None, **kwargs):
+    def __init__(self, *args, customer: Customer, contacts=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.customer = customer  # the model's clean() compares the contact's customer
         self.fields["contact"].queryset = Contact.objects.filter(customer=customer)
@@ -274,12 +275,20 @@ class FollowUpForm(forms.ModelForm):
             self.initial.setdefault(
                 "occurred_at", timezone.localtime().replace(second=0, microsecond=0)
             )
+        if user is not None:
+            # Field security: what the user may not change is not on the form (nor sent on).
+            access = field_access(user, FollowUp, self.instance if self.instance.pk else None)
+            for name in list(self.fields):
+                if not access.can_change(name):
+                    del self.fields[name]
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)
 
     def service_data(self) -> dict:
-        return {name: self.cleaned_data.get(name) for name in self._meta.fields}
+        return {
+            name: self.cleaned_data.get(name) for name in self._meta.fields if name in self.fields
+        }
 
 
 # --- tickets --------------------------------------------------------------------------------
@@ -314,12 +323,15 @@ class TicketForm(CustomFieldsFormMixin, forms.ModelForm):
 
     def __init__(self, *args, user=None, customers=None, **kwargs):
         super().__init__(*args, user=user, **kwargs)
+        # A field the user may not see is not on the form at all (field security).
         if self.instance.pk:
-            self.fields.pop("customer")
-            self.fields.pop("assignee")
+            self.fields.pop("customer", None)
+            self.fields.pop("assignee", None)
         else:
-            self.fields["customer"].queryset = customers
-            self.fields["assignee"].queryset = active_users()
+            if "customer" in self.fields:
+                self.fields["customer"].queryset = customers
+            if "assignee" in self.fields:
+                self.fields["assignee"].queryset = active_users()
         if "kb_article_id" in self.fields:
             if not ticket_articles.is_available():
                 del self.fields["kb_article_id"]

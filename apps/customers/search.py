@@ -201,7 +201,15 @@ def search_customers(user, text: str, limit: int = 8) -> list[SearchHit]:
             id=c.pk,
             title=c.name,
             subtitle=" · ".join(
-                p for p in (c.province, c.city, str(c.owner) if c.owner else str(_("Pool"))) if p
+                p
+                for p in (
+                    c.province if access.can_view("province") else "",
+                    c.city if access.can_view("city") else "",
+                    (str(c.owner) if c.owner else str(_("Pool")))
+                    if access.can_view("owner")
+                    else "",
+                )
+                if p
             ),
             url=c.get_absolute_url(),
             obj=c,
@@ -228,7 +236,14 @@ def search_contacts(user, text: str, limit: int = 8) -> list[SearchHit]:
             kind="contact",
             id=c.pk,
             title=c.name,
-            subtitle=" · ".join(p for p in (c.title, c.customer.name) if p),
+            subtitle=" · ".join(
+                p
+                for p in (
+                    c.title if access.can_view("title") else "",
+                    c.customer.name if access.can_view("customer") else "",
+                )
+                if p
+            ),
             url=c.customer.get_absolute_url(),
             obj=c,
         )

@@ -250,24 +250,29 @@ def customer_timeline(
         )
         if before:
             fus = fus.filter(occurred_at__lt=before)
-        for f in fus[:limit]:
-            body = f.content
-            if f.next_step:
-                body = f"{body}\n→ {f.next_step}"
+        # Field security: hidden fields are left out of the item; a follow-up whose date is
+        # hidden is left out of the feed (its place in it would tell the date).
+        see = field_access(user, FollowUp).can_view
+        for f in fus[:limit] if see("occurred_at") else []:
+            body = f.content if see("content") else ""
+            if f.next_step and see("next_step"):
+                body = f"{body}\n→ {f.next_step}" if body else f"→ {f.next_step}"
+            title = f.get_kind_display() if see("kind") else str(_("Follow-up"))
+            if f.contact and see("contact"):
+                title += f" · {f.contact.name}"
+            next_at = f.next_follow_up_at if see("next_follow_up_at") else None
             items.append(
                 TimelineItem(
                     at=f.occurred_at,
-                    kind=f"follow_up.{f.kind}",
-                    title=f.get_kind_display() + (f" · {f.contact.name}" if f.contact else ""),
+                    kind=f"follow_up.{f.kind}" if see("kind") else "follow_up",
+                    title=title,
                     body=body,
-                    actor=f.owner,
+                    actor=f.owner if see("owner") else None,
                     source="follow_up",
                     object_id=f.pk,
                     payload={
-                        "next_follow_up_at": f.next_follow_up_at.isoformat()
-                        if f.next_follow_up_at
-                        else None,
-                        "contact": f.contact_id,
+                        "next_follow_up_at": next_at.isoformat() if next_at else None,
+                        "contact": f.contact_id if see("contact") else None,
                     },
                 )
             )

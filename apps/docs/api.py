@@ -21,6 +21,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.org.api_base import FieldSecuredSerializerMixin, ScopedModelViewSet
+from apps.org.fields import field_access
 from apps.org.models import Department
 from apps.studio.serializers import CustomFieldsSerializerMixin
 
@@ -471,7 +472,11 @@ class DocumentViewSet(ScopedModelViewSet):
                 pk__in=Document.tags.through.objects.filter(tag__name=tag).values("document_id")
             )
         if self.action == "list":
-            qs = qs.search(params.get("search") or "")
+            access = field_access(self.request.user, Document)
+            qs = qs.search(
+                params.get("search") or "",
+                fields=[f for f in ("title", "body") if access.can_view(f)],
+            )
         return (
             qs.select_related("folder", "owner", "current_version")
             .prefetch_related("tags", "departments", "roles", "versions")

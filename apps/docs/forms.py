@@ -174,8 +174,10 @@ class DocumentForm(CustomFieldsFormMixin, forms.ModelForm):
                 folders if folders is not None else Folder.objects.none()
             )
         if self.instance.pk:
-            self.fields["tags"].initial = ", ".join(t.name for t in self.instance.tags.all())
-            del self.fields["file"], self.fields["note"]
+            if "tags" in self.fields:  # not there when field security hides it
+                self.fields["tags"].initial = ", ".join(t.name for t in self.instance.tags.all())
+            self.fields.pop("file", None)
+            self.fields.pop("note", None)
         _style(self)
 
 

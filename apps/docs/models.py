@@ -331,6 +331,9 @@ class Folder(models.Model):
 
 
 class Document(CustomFieldsModel):
+    # Its label everywhere: never restricted by field security (apps.org.fields).
+    RECORD_NAME_FIELDS = ("title",)
+
     folder = models.ForeignKey(
         Folder,
         verbose_name=_("folder"),

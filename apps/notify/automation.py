@@ -77,17 +77,26 @@ def _recipients(ctx: ActionContext) -> list:
 
 
 def run_notify(ctx: ActionContext):
+    from apps.org.fields import field_access
+
     from . import send
 
-    people = _recipients(ctx)
-    rows = send(
-        people,
-        f"automation.{ctx.rule.pk}",
-        ctx.instance,
-        message=ctx.render(ctx.params["message"])[:500],
-        channels_only=ctx.params.get("channels"),
-        notify_actor=True,
-    )
+    # Each recipient reads the message with their own field security: people who see the
+    # same fields share one rendering.
+    groups: dict[frozenset, list] = {}
+    for person in _recipients(ctx):
+        hidden = field_access(person, ctx.spec.model, ctx.instance).hidden
+        groups.setdefault(hidden, []).append(person)
+    rows = []
+    for people in groups.values():
+        rows += send(
+            people,
+            f"automation.{ctx.rule.pk}",
+            ctx.instance,
+            message=ctx.render(ctx.params["message"], for_user=people[0])[:500],
+            channels_only=ctx.params.get("channels"),
+            notify_actor=True,
+        )
     return {"notified": [n.recipient_id for n in rows]}
 
 

@@ -221,6 +221,13 @@ class FieldPolicyForm(forms.ModelForm):
     class Meta:
         model = FieldPolicy
         fields = ["content_type", "field_name", "restrict_view", "restrict_change"]
+        help_texts = {
+            "field_name": _(
+                "Built-in field name or custom field key. A record's name (a customer's or "
+                "contact's name, a contract's or quote's number and title, a ticket's, task's or "
+                "document's title…) is shown wherever the record is and cannot be restricted."
+            )
+        }
 
     def clean(self):
         cleaned = super().clean()
@@ -228,6 +235,16 @@ class FieldPolicyForm(forms.ModelForm):
         if ct and name:
             model = ct.model_class()
             names = {n for n, _label in field_security.securable_fields(model)} if model else set()
+            if model and name in field_security.record_name_fields(model):
+                raise ValidationError(
+                    {
+                        "field_name": _(
+                            "%(field)s names the record: it is shown wherever the record is "
+                            "and cannot be restricted."
+                        )
+                        % {"field": name}
+                    }
+                )
             if name not in names:
                 raise ValidationError(
                     {

@@ -79,11 +79,18 @@ class FieldSecuredSerializerMixin:
         data = super().to_representation(instance)
         return self.hide_fields(data, self.field_access(instance))
 
-    @staticmethod
-    def hide_fields(data, access: FieldAccess):
+    # Output keys derived from one model field ("owner_name", "body_html", "status_display"):
+    # hidden with the field they are computed from.
+    DERIVED_SUFFIXES = ("_name", "_display", "_html")
+
+    @classmethod
+    def hide_fields(cls, data, access: FieldAccess):
         if access.hidden:
             for name in list(data):
-                if not access.can_view(name):
+                base = next(
+                    (name.removesuffix(s) for s in cls.DERIVED_SUFFIXES if name.endswith(s)), None
+                )
+                if not access.can_view(name) or (base and not access.can_view(base)):
                     del data[name]
             if isinstance(data.get("custom"), dict):
                 data["custom"] = {k: v for k, v in data["custom"].items() if access.can_view(k)}
@@ -147,19 +154,12 @@ class SharedFieldsMixin:
         return proto
 
 
-class ScopedQuerysetMixin:
-    """`get_queryset` = the model's rows visible to the caller; refuses filters on hidden fields."""
+class HiddenFieldQueryGuard:
+    """Refuses `?<field>=`, `?ordering=<field>` on fields the caller may not see (400 naming
+    them): a filter or a sort order on a hidden field tells its values. For viewsets of models
+    without data scopes (products); `ScopedQuerysetMixin` includes it."""
 
     model = None
-    ordering_fields: list[str] = []
-
-    def base_queryset(self):
-        return self.model.objects.all()
-
-    def get_queryset(self):
-        # The rows the caller may see. Whether they may change or delete one of them is the
-        # object permission check's answer (403); a row they cannot see is a 404 (DESIGN §4.1).
-        return self.base_queryset().visible_to(self.request.user)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -188,6 +188,21 @@ class ScopedQuerysetMixin:
             raise exceptions.ValidationError(
                 {n: [_("You are not allowed to filter or sort by this field.")] for n in refused}
             )
+
+
+class ScopedQuerysetMixin(HiddenFieldQueryGuard):
+    """`get_queryset` = the model's rows visible to the caller; refuses filters on hidden fields."""
+
+    model = None
+    ordering_fields: list[str] = []
+
+    def base_queryset(self):
+        return self.model.objects.all()
+
+    def get_queryset(self):
+        # The rows the caller may see. Whether they may change or delete one of them is the
+        # object permission check's answer (403); a row they cannot see is a 404 (DESIGN §4.1).
+        return self.base_queryset().visible_to(self.request.user)
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)

@@ -72,3 +72,11 @@ class FieldSecureSearchFilter(filters.SearchFilter):
         if not access.hidden:
             return fields
         return [f for f in fields if access.can_view(f.lstrip("^=@$").split("__")[0])]
+
+    def filter_queryset(self, request, queryset, view):
+        # Every search field hidden: SearchFilter would return every row ("matched"); a
+        # search the caller may not run matches nothing instead.
+        if self.get_search_terms(request) and super().get_search_fields(view, request):
+            if not self.get_search_fields(view, request):
+                return queryset.none()
+        return super().filter_queryset(request, queryset, view)

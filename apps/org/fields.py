@@ -7,6 +7,10 @@ user (one record, through guardian) through. Every form, serializer, export and 
 
 Field names are one flat namespace per model: built-in field names and custom-field keys
 (studio refuses a custom key that shadows a built-in field).
+
+A record's name (`RECORD_NAME_FIELDS` on the model: a customer's name, a contract's number
+and title…) is not securable: it labels the record on every page, link, search hit, timeline
+entry and notification, as the record name does in Salesforce or Zoho (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -35,12 +39,22 @@ def register_field_source(source: Callable[[type[models.Model]], list[tuple[str,
         _field_sources.append(source)
 
 
+def record_name_fields(model: type[models.Model]) -> tuple[str, ...]:
+    """The fields that name a record of `model` (and the columns derived from them): shown
+    wherever the record is, so never restricted."""
+    return tuple(getattr(model, "RECORD_NAME_FIELDS", ()))
+
+
 def securable_fields(model: type[models.Model]) -> list[tuple[str, str]]:
-    """Every (name, label) a field policy may restrict on `model`."""
+    """Every (name, label) a field policy may restrict on `model` (not its name fields)."""
+    named = set(record_name_fields(model))
     pairs = [
         (f.name, str(f.verbose_name))
         for f in model._meta.get_fields()
-        if getattr(f, "concrete", False) and not f.auto_created and f.name != "custom"
+        if getattr(f, "concrete", False)
+        and not f.auto_created
+        and f.name != "custom"
+        and f.name not in named
     ]
     for source in _field_sources:
         pairs.extend(source(model))
@@ -69,11 +83,13 @@ def policies_for(model: type[models.Model]) -> dict[str, tuple[bool, bool]]:
     key = f"weft:fieldpolicy:{_generation()}:{ct.pk}"
     found = cache.get(key)
     if found is None:
+        named = set(record_name_fields(model))  # a row older than the rule restricts nothing
         found = {
             name: (rv, rc)
             for name, rv, rc in FieldPolicy.objects.filter(content_type=ct).values_list(
                 "field_name", "restrict_view", "restrict_change"
             )
+            if name not in named
         }
         cache.set(key, found, 3600)
     return found

@@ -253,6 +253,9 @@ def scope_allows(user, obj: models.Model, action: str = "view") -> bool:
         return True
     model = type(obj)
     opts = model._meta
+    if not hasattr(model, "scope_owner_field"):
+        # A model without data scopes (products): the model permission is the whole rule.
+        return user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
     scope = role_scope(user, model)
     if action != "view" and scope is not None:
         if not user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}"):

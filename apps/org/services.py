@@ -62,6 +62,15 @@ def field_policy_save(*, policy: FieldPolicy, by: User | None = None) -> FieldPo
     """Save a field policy and create the permissions it names."""
     model = policy.content_type.model_class()
     names = {name for name, _label in field_security.securable_fields(model)} if model else set()
+    if model and policy.field_name in field_security.record_name_fields(model):
+        raise ServiceError(
+            _(
+                "%(field)s names the record: it is shown wherever the record is "
+                "and cannot be restricted."
+            )
+            % {"field": policy.field_name},
+            field="field_name",
+        )
     if policy.field_name not in names:
         raise ServiceError(
             _("%(model)s has no field %(field)s.")

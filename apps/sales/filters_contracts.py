@@ -16,6 +16,7 @@ from django import forms
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from apps.org.filtersets import FieldSecuredFilterSetMixin
 from apps.studio.filters import CustomFieldsFilterSetMixin
 
 from .models import Contract, Invoice, Payment
@@ -89,7 +90,7 @@ class ContractFilter(_UserInit, CustomFieldsFilterSetMixin, django_filters.Filte
         )
 
 
-class PaymentFilter(_UserInit, django_filters.FilterSet):
+class PaymentFilter(_UserInit, FieldSecuredFilterSetMixin, django_filters.FilterSet):
     customer = django_filters.NumberFilter(field_name="contract__customer_id", label=_("customer"))
     method = django_filters.MultipleChoiceFilter(choices=Payment.Method.choices)
     owner = OwnerFilter(field_name="contract__owner_id", label=_("owner"))
@@ -110,7 +111,7 @@ class PaymentFilter(_UserInit, django_filters.FilterSet):
         )
 
 
-class InvoiceFilter(_UserInit, django_filters.FilterSet):
+class InvoiceFilter(_UserInit, FieldSecuredFilterSetMixin, django_filters.FilterSet):
     customer = django_filters.NumberFilter(field_name="contract__customer_id", label=_("customer"))
     status = django_filters.MultipleChoiceFilter(choices=Invoice.Status.choices)
     kind = django_filters.MultipleChoiceFilter(choices=Invoice.Kind.choices)

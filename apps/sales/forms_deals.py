@@ -71,16 +71,19 @@ class OpportunityForm(_ServiceDataMixin, CustomFieldsFormMixin, forms.ModelForm)
             for name in ("customer", "stage", "owner"):
                 self.fields.pop(name, None)
             return
-        self.fields["customer"].queryset = (
-            customers if customers is not None else Customer.objects.none()
-        )
-        self.fields["stage"].choices = stage_choices()
-        self.fields["stage"].widget.attrs["class"] = "form-select"
-        if can_assign:
+        # (a field the user may not see is not on the form: each may be gone already)
+        if "customer" in self.fields:
+            self.fields["customer"].queryset = (
+                customers if customers is not None else Customer.objects.none()
+            )
+        if "stage" in self.fields:
+            self.fields["stage"].choices = stage_choices()
+            self.fields["stage"].widget.attrs["class"] = "form-select"
+        if can_assign and "owner" in self.fields:
             self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")
             self.fields["owner"].widget.attrs["class"] = "form-select"
         else:
-            self.fields.pop("owner")
+            self.fields.pop("owner", None)
 
     @property
     def sections(self) -> list[dict]:
@@ -133,15 +136,18 @@ class QuoteForm(_ServiceDataMixin, CustomFieldsFormMixin, forms.ModelForm):
         super().__init__(*args, user=user, **kwargs)
         self.fields["title"].required = False
         if self.instance.pk:
-            self.fields.pop("customer")
-            self.fields.pop("opportunity")
+            # (either may be gone already: a field the user may not see is not on the form)
+            self.fields.pop("customer", None)
+            self.fields.pop("opportunity", None)
             return
-        self.fields["customer"].queryset = (
-            customers if customers is not None else Customer.objects.none()
-        )
-        self.fields["opportunity"].queryset = (
-            opportunities if opportunities is not None else Opportunity.objects.none()
-        )
+        if "customer" in self.fields:
+            self.fields["customer"].queryset = (
+                customers if customers is not None else Customer.objects.none()
+            )
+        if "opportunity" in self.fields:
+            self.fields["opportunity"].queryset = (
+                opportunities if opportunities is not None else Opportunity.objects.none()
+            )
 
     @property
     def sections(self) -> list[dict]:

@@ -88,8 +88,9 @@ CONTRACT_COLUMNS = [
 ]
 
 PAYMENT_COLUMNS = [
-    Column("", lambda: _("contract"), lambda p: p.contract.number),
-    Column("", lambda: _("customer"), lambda p: p.contract.customer.name),
+    # both read the contract: gone with it when field security hides it
+    Column("contract", lambda: _("contract"), lambda p: p.contract.number),
+    Column("contract", lambda: _("customer"), lambda p: p.contract.customer.name),
     Column("amount", _label(Payment, "amount"), lambda p: p.amount, "money"),
     Column("received_at", _label(Payment, "received_at"), lambda p: p.received_at, "date"),
     Column("method", _label(Payment, "method"), lambda p: _display(p, "method")),
@@ -100,8 +101,9 @@ PAYMENT_COLUMNS = [
 ]
 
 INVOICE_COLUMNS = [
-    Column("", lambda: _("contract"), lambda i: i.contract.number),
-    Column("", lambda: _("customer"), lambda i: i.contract.customer.name),
+    # both read the contract: gone with it when field security hides it
+    Column("contract", lambda: _("contract"), lambda i: i.contract.number),
+    Column("contract", lambda: _("customer"), lambda i: i.contract.customer.name),
     Column("kind", _label(Invoice, "kind"), lambda i: _display(i, "kind")),
     Column("title", _label(Invoice, "title"), lambda i: i.title),
     Column("tax_number", _label(Invoice, "tax_number"), lambda i: i.tax_number),

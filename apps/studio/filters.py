@@ -13,6 +13,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from apps.org.fields import field_access
+from apps.org.filtersets import FieldSecuredFilterSetMixin
 
 from .models import FieldType
 from .registry import definitions_for
@@ -37,7 +38,8 @@ class _IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
-class CustomFieldsFilterSetMixin:
+class CustomFieldsFilterSetMixin(FieldSecuredFilterSetMixin):
+    # Built-in filters on hidden fields are dropped by FieldSecuredFilterSetMixin.
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
         super().__init__(data=data, queryset=queryset, request=request, prefix=prefix)
         model = self._meta.model

@@ -21,7 +21,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.customers.models import Customer
-from apps.org.api_base import ScopedModelViewSet
+from apps.org.api_base import FieldSecuredSerializerMixin, ScopedModelViewSet
 from apps.org.api_support import FieldSecureSearchFilter
 
 from . import inbox, selectors, services
@@ -61,7 +61,7 @@ class LinkTypeField(serializers.CharField):
         return f"{ct.app_label}.{ct.model}"
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(FieldSecuredSerializerMixin, serializers.ModelSerializer):
     assignee = _ActiveUserField(required=False)
     assignee_name = serializers.StringRelatedField(source="assignee", read_only=True)
     creator_name = serializers.StringRelatedField(source="creator", read_only=True)

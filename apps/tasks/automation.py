@@ -169,8 +169,8 @@ def run_create_task(ctx: ActionContext):
     task = task_create(
         by=None,
         data={
-            "title": ctx.render(ctx.params["title"])[:200],
-            "description": ctx.render(ctx.params.get("description") or ""),
+            "title": ctx.render(ctx.params["title"], for_user=assignee)[:200],
+            "description": ctx.render(ctx.params.get("description") or "", for_user=assignee),
             "assignee": assignee,
             "due_at": due_at,
             "customer": _customer_of(ctx.instance),

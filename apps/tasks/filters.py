@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.org.filtersets import FieldSecuredFilterSetMixin
+
 from .models import Task
 
 
@@ -42,7 +44,9 @@ DUE_CHOICES = [
 ]
 
 
-class TaskFilter(django_filters.FilterSet):
+class TaskFilter(FieldSecuredFilterSetMixin, django_filters.FilterSet):
+    filter_reads = {"due": "due_at"}
+
     status = django_filters.MultipleChoiceFilter(choices=Task.Status.choices)
     priority = django_filters.MultipleChoiceFilter(choices=Task.Priority.choices)
     assignee = _UserFilter(field_name="assignee_id", label=_("assignee"))
@@ -66,6 +70,8 @@ class TaskFilter(django_filters.FilterSet):
     def __init__(self, data=None, queryset=None, *, request=None, request_user=None, **kw):
         super().__init__(data=data, queryset=queryset, request=request, **kw)
         self.request_user = request_user or getattr(request, "user", None)
+        if request is None:
+            self.drop_hidden_filters(self.request_user)
 
     def filter_due(self, qs, name, value):
         now = timezone.now()

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from apps.org.errors import ServiceError
+from apps.org.fields import field_access
 
 from .models import Task
 
@@ -77,7 +78,9 @@ class TaskForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
     )
 
-    def __init__(self, *args, user=None, customers=None, subtask: bool = False, **kwargs):
+    def __init__(
+        self, *args, user=None, customers=None, subtask: bool = False, task=None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["assignee"].queryset = _active_users()
@@ -93,6 +96,13 @@ class TaskForm(forms.Form):
             # A subtask does not repeat (its top-level task does).
             del self.fields["repeat"]
             del self.fields["repeat_until"]
+        if user is not None:
+            # Field security: a field the user may not change is not on the form (a missing
+            # key leaves the task's value as it is), so neither shown nor accepted.
+            access = field_access(user, Task, task)
+            for name in list(self.fields):
+                if name != "participants" and not access.can_change(name):
+                    del self.fields[name]
 
 
 class SubtaskForm(forms.Form):

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from apps.customers.panels import Panel, TimelineItem, register_panel, register_timeline_source
+from apps.org.fields import field_access
 
 FEED_ROWS = 50
 
@@ -62,16 +63,21 @@ def tasks_timeline(user, customer, limit, before=None):
             .select_related("assignee")
             .order_by("-created_at", "-id")[:limit]
         )
+    # Field security: an item dated by a hidden field is left out (its place in the feed
+    # would tell the date); a hidden assignee is not named.
+    see = field_access(user, Task)
     items = []
     for t in rows:
         url = reverse("tasks:detail", args=[t.pk])
-        if before is None or t.created_at < before:
+        if see.can_view("created_at") and (before is None or t.created_at < before):
             items.append(
                 TimelineItem(
                     at=t.created_at,
                     kind="tasks.created",
                     title=_("Task: %(title)s") % {"title": t.title},
-                    body=_("Assigned to %(user)s") % {"user": t.assignee},
+                    body=_("Assigned to %(user)s") % {"user": t.assignee}
+                    if see.can_view("assignee")
+                    else "",
                     actor=None,
                     url=url,
                     source="tasks",
@@ -79,7 +85,9 @@ def tasks_timeline(user, customer, limit, before=None):
                 )
             )
         if (
-            t.status == Task.Status.DONE
+            see.can_view("completed_at")
+            and see.can_view("status")
+            and t.status == Task.Status.DONE
             and t.completed_at
             and (before is None or t.completed_at < before)
         ):
@@ -88,7 +96,7 @@ def tasks_timeline(user, customer, limit, before=None):
                     at=t.completed_at,
                     kind="tasks.done",
                     title=_("Task done: %(title)s") % {"title": t.title},
-                    actor=t.assignee,
+                    actor=t.assignee if see.can_view("assignee") else None,
                     url=url,
                     source="tasks",
                     object_id=t.pk,

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from apps.customers.models import Customer
 from apps.org.errors import ConflictError, ServiceError
+from apps.org.fields import field_access
 
 from . import inbox, selectors, services
 from .filters import DUE_CHOICES
@@ -223,6 +224,12 @@ def task_detail(request, pk: int):
     user = request.user
     can_change = services.may_change(user, task)
     rows = selectors.subtree(task)
+    # Quick actions that write a field the user may not change are not offered.
+    access = field_access(user, Task, task)
+    can_set_status = can_change and access.can_change("status")
+    subtask_form = SubtaskForm()
+    if not access.can_change("assignee"):
+        subtask_form.fields.pop("assignee", None)
     context = {
         "obj": task,
         "ancestors": selectors.ancestors(task),
@@ -233,13 +240,16 @@ def task_detail(request, pk: int):
         "events": selectors.events(task),
         "can_change": can_change,
         "can_delete": user.has_perm("tasks.delete_task", task),
-        "can_add_subtask": can_change and user.has_perm("tasks.add_task"),
-        "subtask_form": SubtaskForm(),
+        "can_set_status": can_set_status,
+        "can_add_subtask": can_change
+        and user.has_perm("tasks.add_task")
+        and access.can_change("parent"),
+        "subtask_form": subtask_form,
         "comment_form": CommentForm(),
         "transitions": [
             (s, Task.Status(s).label)
             for s in Task.Status.values
-            if s in services.TRANSITIONS[task.status]
+            if can_set_status and s in services.TRANSITIONS[task.status]
         ],
         "link": task.link if task.link_type_id else None,
         "now": timezone.now(),
@@ -272,6 +282,7 @@ def task_edit(request, pk: int):
         customers=customers,
         initial=initial,
         subtask=task.parent_id is not None,
+        task=task,
     )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)

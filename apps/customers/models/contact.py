@@ -56,6 +56,9 @@ class CustomerChildScope:
 
 
 class Contact(CustomerChildScope, CustomFieldsModel):
+    # Its label everywhere: never restricted by field security (apps.org.fields).
+    RECORD_NAME_FIELDS = ("name", "name_pinyin", "name_initials")
+
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contacts"
     )

@@ -123,6 +123,9 @@ def customer_shared_with(user, customer_id: int, action: str = "view") -> bool:
 
 
 class Customer(CustomFieldsModel):
+    # Its label everywhere: never restricted by field security (apps.org.fields).
+    RECORD_NAME_FIELDS = ("name", "name_normalized", "name_pinyin", "name_initials")
+
     class Status(models.TextChoices):
         POTENTIAL = "potential", _("Potential")
         FOLLOWING = "following", _("Following up")

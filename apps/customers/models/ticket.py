@@ -26,6 +26,9 @@ from .rules import Priority
 
 
 class Ticket(CustomFieldsModel):
+    # Its label everywhere: never restricted by field security (apps.org.fields).
+    RECORD_NAME_FIELDS = ("title",)
+
     class Status(models.TextChoices):
         NEW = "new", _("New")
         ASSIGNED = "assigned", _("Assigned")

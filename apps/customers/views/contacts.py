@@ -44,6 +44,7 @@ def contact_list(request):
             "page": page_of(request, qs),
             "q": q,
             "show_mobile": access.can_view("mobile"),
+            "show_title": access.can_view("title"),
             "show_email": access.can_view("email"),
         },
     )
@@ -97,7 +98,7 @@ def follow_up_create(request, pk: int):
     customer = visible_customer(request, pk)
     require_perm(request, "customers.add_followup")
     require_perm(request, "customers.change_customer", customer)
-    form = FollowUpForm(request.POST, customer=customer)
+    form = FollowUpForm(request.POST, customer=customer, user=request.user)
     saved = False
     if form.is_valid():
         try:
@@ -123,7 +124,9 @@ def follow_up_edit(request, pk: int):
     follow_up = visible_follow_up(request, pk)
     require_perm(request, "customers.change_followup", follow_up)
     customer = follow_up.customer
-    form = FollowUpForm(request.POST or None, instance=follow_up, customer=customer)
+    form = FollowUpForm(
+        request.POST or None, instance=follow_up, customer=customer, user=request.user
+    )
     if request.method == "POST" and form.is_valid():
         try:
             follow_up_update(follow_up=follow_up, by=request.user, data=form.service_data())

@@ -476,7 +476,7 @@ def detail_context(request, obj, follow_up_form=None) -> dict:
     }
     if context["can_log"]:
         context["follow_up_form"] = follow_up_form or FollowUpForm(
-            customer=obj, contacts=data.contacts
+            customer=obj, contacts=data.contacts, user=request.user
         )
     return context
 

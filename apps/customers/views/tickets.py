@@ -131,6 +131,8 @@ def ticket_detail(request, pk: int):
     user = request.user
     can_change = user.has_perm("customers.change_ticket", ticket)
     works = can_change or ticket.assignee_id == user.pk
+    # A quick action that writes a field the user may not change is not offered.
+    access = field_access(user, Ticket, ticket)
     context = {
         "obj": ticket,
         "article": (
@@ -140,12 +142,18 @@ def ticket_detail(request, pk: int):
         ),
         "events": list(ticket.events.select_related("actor").order_by("-at", "-id")[:50]),
         "now": timezone.now(),
-        "can_assign": can_change and ticket.status in (S.NEW, S.ASSIGNED, S.IN_PROGRESS),
+        "can_assign": can_change
+        and access.can_change("assignee")
+        and ticket.status in (S.NEW, S.ASSIGNED, S.IN_PROGRESS),
         "can_start": works and ticket.status == S.ASSIGNED,
-        "can_resolve": works and ticket.status in (S.ASSIGNED, S.IN_PROGRESS),
+        "can_resolve": works
+        and access.can_change("resolution")
+        and ticket.status in (S.ASSIGNED, S.IN_PROGRESS),
         "can_close": can_change and ticket.status == S.RESOLVED,
         "can_reopen": can_change and ticket.status in (S.RESOLVED, S.CLOSED),
-        "can_rate": can_change and ticket.status in (S.RESOLVED, S.CLOSED),
+        "can_rate": can_change
+        and access.can_change("satisfaction")
+        and ticket.status in (S.RESOLVED, S.CLOSED),
         "assign_form": TicketAssignForm(initial={"assignee": ticket.assignee_id}),
         "resolve_form": TicketResolveForm(),
         "reopen_form": TicketReopenForm(),

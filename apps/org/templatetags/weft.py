@@ -44,3 +44,39 @@ def options(choices, selected=None):
             yield value, mark, label
 
     return format_html_join("", '<option value="{}"{}>{}</option>', rows())
+
+
+class _Visible:
+    """`see.phone` is True when the user may see the field `phone` (field security)."""
+
+    def __init__(self, access):
+        self._access = access
+
+    def __getitem__(self, name: str) -> bool:
+        return self._access.can_view(name)
+
+    def __contains__(self, name: str) -> bool:
+        return self._access.can_view(name)
+
+
+@register.simple_tag(takes_context=True)
+def visible_fields(context, target):
+    """`{% visible_fields customer as see %}` … `{% if see.phone %}`: which fields of a record
+    (or of a model, given "app_label.Model" or the class) the request's user may see."""
+    from django.apps import apps
+
+    from apps.org.fields import field_access
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if isinstance(target, str):
+        model, obj = apps.get_model(target), None
+    elif isinstance(target, type):
+        model, obj = target, None
+    else:
+        model, obj = type(target), target
+    if user is None:
+        from apps.org.fields import FULL_ACCESS
+
+        return _Visible(FULL_ACCESS)
+    return _Visible(field_access(user, model, obj))

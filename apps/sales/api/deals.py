@@ -27,7 +27,7 @@ from apps.customers.api import (
     VisibleRelatedField,
 )
 from apps.customers.models import Contact, Customer
-from apps.org.api_base import ScopedModelViewSet, ShareActionsMixin
+from apps.org.api_base import HiddenFieldQueryGuard, ScopedModelViewSet, ShareActionsMixin
 from apps.org.api_support import FieldSecureSearchFilter
 from apps.studio.serializers import CustomFieldsSerializerMixin
 
@@ -391,7 +391,7 @@ class ProductSerializer(
         return services.product_update(product=instance, by=self.by, data=validated_data)
 
 
-class ProductViewSet(viewsets.ModelViewSet):
+class ProductViewSet(HiddenFieldQueryGuard, viewsets.ModelViewSet):
     serializer_class = ProductSerializer
     permission_classes = [ReadWithPermWriteWithModelPerms]
     read_perm = "sales.view_product"

@@ -33,6 +33,9 @@ class ContractQuerySet(ScopedQuerySet):
 
 
 class Contract(CustomFieldsModel):
+    # Its label everywhere: never restricted by field security (apps.org.fields).
+    RECORD_NAME_FIELDS = ("number", "title")
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         PENDING = "pending", _("Waiting for approval")

@@ -103,6 +103,9 @@ class OpportunityQuerySet(ScopedQuerySet):
 
 
 class Opportunity(CustomFieldsModel):
+    # Its label everywhere: never restricted by field security (apps.org.fields).
+    RECORD_NAME_FIELDS = ("name",)
+
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         WON = "won", _("Won")
@@ -335,6 +338,9 @@ class ProductCategory(models.Model):
 
 
 class Product(CustomFieldsModel):
+    # Its label everywhere: never restricted by field security (apps.org.fields).
+    RECORD_NAME_FIELDS = ("sku", "name")
+
     sku = models.CharField(_("SKU"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200)
     category = models.ForeignKey(
@@ -366,6 +372,9 @@ class Product(CustomFieldsModel):
 
 
 class Quote(CustomFieldsModel):
+    # Its label everywhere: never restricted by field security (apps.org.fields).
+    RECORD_NAME_FIELDS = ("number", "title")
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         PENDING = "pending", _("Waiting for discount approval")

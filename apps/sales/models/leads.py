@@ -144,6 +144,15 @@ class LeadQuerySet(ScopedQuerySet):
 
 
 class Lead(CustomFieldsModel):
+    # Its label everywhere: never restricted by field security (apps.org.fields).
+    RECORD_NAME_FIELDS = (
+        "company",
+        "company_normalized",
+        "company_pinyin",
+        "company_initials",
+        "contact_name",
+    )
+
     class Status(models.TextChoices):
         NEW = "new", _("New")
         ASSIGNED = "assigned", _("Assigned")

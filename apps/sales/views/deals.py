@@ -20,6 +20,7 @@ from apps.customers.models import Customer
 from apps.customers.views._common import flash_service_error, is_htmx, page_of
 from apps.customers.views.customers import _MultiDict, filter_errors
 from apps.org.errors import ServiceError
+from apps.org.fields import field_access
 from apps.studio.layout import detail_sections
 
 from ..forms_deals import MoveForm, OpportunityForm, add_service_errors
@@ -239,11 +240,14 @@ def opportunity_detail(request, pk: int):
     opp = selectors.opportunity_get(user=request.user, pk=pk)
     data = selectors.opportunity_detail(user=request.user, opportunity=opp)
     can_change = request.user.has_perm("sales.change_opportunity", opp)
+    access = field_access(request.user, Opportunity, opp)
     context = {
         "obj": opp,
         "data": data,
         "fields": detail_sections(request.user, opp, builtin=DETAIL_FIELDS),
         "can_change": can_change,
+        # moving writes the stage (and what follows from it: probability, status)
+        "can_move": can_change and access.can_change("stage"),
         "can_quote": request.user.has_perm("sales.add_quote"),
         "can_share": can_change,
         # A won deal turns into a contract (an open one may be drafted early); a lost one not.

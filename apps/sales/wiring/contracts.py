@@ -75,16 +75,15 @@ def contract_timeline(user, customer, limit, before):
     money_kinds = {"payment", "payment_removed"}
     from apps.org.fields import field_access
 
-    show_amount = field_access(user, Contract).can_view("amount")
+    access = field_access(user, Contract)
+    show_amount = access.can_view("amount")
     items = []
     for e in qs.order_by("-at", "-id")[:limit]:
         body = ""
         if e.kind == ContractEvent.Kind.DELIVERY:
-            body = (
-                str(Contract.Delivery(e.payload.get("to")).label)
-                if e.payload.get("to") in Contract.Delivery.values
-                else ""
-            )
+            to = e.payload.get("to")
+            if access.can_view("delivery_status") and to in Contract.Delivery.values:
+                body = str(Contract.Delivery(to).label)
         elif e.kind in money_kinds and show_amount and e.payload.get("amount"):
             body = f"¥{e.payload['amount']}"
         elif e.payload.get("reason"):

@@ -120,6 +120,7 @@ def stalled_todos(user, limit):
 
 def search_opportunities(user, text, limit=8):
     from apps.customers.search import SearchHit
+    from apps.org.fields import field_access
 
     from ..models import Opportunity
 
@@ -128,6 +129,7 @@ def search_opportunities(user, text, limit=8):
     text = (text or "").strip()[:100]
     if len(text) < 2:
         return []
+    access = field_access(user, Opportunity)
     rows = (
         Opportunity.objects.visible_to(user)
         .filter(name__icontains=text)
@@ -139,7 +141,14 @@ def search_opportunities(user, text, limit=8):
             kind="opportunity",
             id=o.pk,
             title=o.name,
-            subtitle=f"{o.customer.name} · ¥{o.amount:,.0f}",
+            subtitle=" · ".join(
+                p
+                for p in (
+                    o.customer.name if access.can_view("customer") else "",
+                    f"¥{o.amount:,.0f}" if access.can_view("amount") else "",
+                )
+                if p
+            ),
             url=o.get_absolute_url(),
             obj=o,
         )

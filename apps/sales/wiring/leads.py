@@ -164,7 +164,13 @@ def search_leads(user, text, limit=8):
             id=lead.pk,
             title=str(lead),
             subtitle=" · ".join(
-                p for p in (lead.contact_name, lead.province, lead.get_status_display()) if p
+                p
+                for p in (
+                    lead.contact_name,
+                    lead.province if access.can_view("province") else "",
+                    lead.get_status_display() if access.can_view("status") else "",
+                )
+                if p
             ),
             url=lead.get_absolute_url(),
             obj=lead,

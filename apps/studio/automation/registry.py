@@ -204,10 +204,12 @@ class ActionContext:
     params: dict
     key: str  # idempotency key of this action in this run: pass it on to external systems
 
-    def render(self, template: str) -> str:
+    def render(self, template: str, *, for_user=None) -> str:
+        """The template filled for `for_user` (None: for no one in particular — fields
+        restricted by field security stay empty)."""
         from .templating import render
 
-        return render(template, self.spec, self.instance)
+        return render(template, self.spec, self.instance, user=for_user)
 
 
 @dataclass

@@ -26,14 +26,32 @@ def _field(spec, prefix: str, name: str) -> str | None:
     return name if spec.has_field(name) else None
 
 
-def render(template: str, spec, instance) -> str:
+SYSTEM = object()  # render for the system: every field (the run log, rule previews)
+
+
+def render(template: str, spec, instance, *, user=SYSTEM) -> str:
+    """Fill the placeholders for the person who will read the text.
+
+    Field security (DESIGN §4.1): a placeholder of a field `user` may not see renders empty.
+    `user=None` means "no one in particular" (an SMS, a group robot, a text several people
+    read): only fields no policy restricts for viewing are filled.
+    """
     if not template:
         return ""
+    access = None
+    if user is not SYSTEM:
+        from django.contrib.auth.models import AnonymousUser
+
+        from apps.org.fields import field_access
+
+        access = field_access(user or AnonymousUser(), spec.model, instance)
 
     def replace(match: re.Match) -> str:
         name = _field(spec, match.group(1), match.group(2))
         if name is None:
             return match.group(0)
+        if access is not None and not access.can_view(name.removeprefix("custom.")):
+            return ""
         return spec.display(instance, name)
 
     return PLACEHOLDER.sub(replace, str(template)[:MAX_LENGTH])

@@ -59,6 +59,9 @@ def _participant_ids(user) -> list[int]:
 
 
 class Task(models.Model):
+    # Its label everywhere: never restricted by field security (apps.org.fields).
+    RECORD_NAME_FIELDS = ("title",)
+
     class Status(models.TextChoices):
         TODO = "todo", _("To do")
         DOING = "doing", _("In progress")
