@@ -21,12 +21,18 @@ import re
 import sys
 import time
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import requests
 
 PASSWORD = "demo1234"  # noqa: S105 - the demo company's documented password (DESIGN §6)
 CONTRACT_AMOUNT = Decimal("600000.00")  # ≥ 500,000: sales_director then ceo
 PAYMENT = Decimal("200000.00")
+SERVER_TZ = ZoneInfo("Asia/Shanghai")  # the demo's TIME_ZONE: "today" as the server sees it
+
+
+def today() -> dt.date:
+    return dt.datetime.now(SERVER_TZ).date()
 
 
 class JourneyError(AssertionError):
@@ -152,7 +158,7 @@ def run(base: str = "http://127.0.0.1:8105", *, tag: str | None = None, log=prin
                 "stage": first["id"],
                 "name": f"{company} 年度框架",
                 "amount": str(CONTRACT_AMOUNT),
-                "expected_close_date": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+                "expected_close_date": (today() + dt.timedelta(days=30)).isoformat(),
             }
         },
     )
@@ -175,7 +181,7 @@ def run(base: str = "http://127.0.0.1:8105", *, tag: str | None = None, log=prin
             "opportunity": opp_id,
             "title": f"{company} 年度采购合同",
             "amount": str(CONTRACT_AMOUNT),
-            "signed_date": dt.date.today().isoformat(),
+            "signed_date": today().isoformat(),
         },
         expected=201,
     )
@@ -235,7 +241,7 @@ def run(base: str = "http://127.0.0.1:8105", *, tag: str | None = None, log=prin
         {
             "contract": contract["id"],
             "amount": str(PAYMENT),
-            "received_at": dt.date.today().isoformat(),
+            "received_at": today().isoformat(),
             "method": "bank_transfer",
             "reference": f"JOURNEY-{tag}",
         },
