@@ -128,6 +128,9 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://weft")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Reads fall back to the database while Redis restarts, instead of failing the request.
+    CACHES["default"]["BACKEND"] = "apps.org.cache.ResilientRedisCache"
 
 # --- auth ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "org.User"
