@@ -7,7 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install run test test-fast lint format bench vendor messages worker beat clean-db
+.PHONY: install run test test-fast lint format bench vendor messages worker beat clean-db \
+	stack stack-stop system load faults restore-drill
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -59,3 +60,30 @@ worker: install
 
 beat: install
 	$(BIN)/celery -A config beat -l info
+
+# The production stack on this machine (docs/reliability.md): gunicorn ×2, 2 workers, beat on
+# PostgreSQL (database weft_stack) and Redis (db 5), port 8105, state in /tmp/weft-stack.
+stack: install
+	$(BIN)/python bench/stack.py start
+
+stack-stop: install
+	$(BIN)/python bench/stack.py stop
+
+# The acceptance journey through the stack (starts it when it is not running, stops it after).
+system: install
+	WEFT_SYSTEM=1 $(BIN)/python -m pytest tests/system -p no:xdist -v
+
+# Locust against the stack, headless; CSV stats in bench/results/. Full run: USERS=50 DURATION=10m.
+USERS ?= 50
+DURATION ?= 10m
+load: install
+	$(BIN)/python bench/load.py --users $(USERS) --duration $(DURATION)
+
+# Fault drills (kill a worker, restart PostgreSQL and Redis, fill the upload disk). Restarts the
+# machine's PostgreSQL and Redis: never on a machine others are using.
+faults: install
+	$(BIN)/python bench/faults.py
+
+# Backup (deploy/backup.sh), wipe, restore, compare row counts and checksums.
+restore-drill: install
+	$(BIN)/python bench/restore_drill.py

@@ -134,6 +134,9 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://weft")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Reads fall back to the database while Redis restarts, instead of failing the request.
+    CACHES["default"]["BACKEND"] = "apps.org.cache.ResilientRedisCache"
 
 # --- auth ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "org.User"
@@ -189,7 +192,9 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Files only served through permission-checking views (imports, attachments): never under MEDIA_URL.
 PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=BASE_DIR / "private_media")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # FileSystemStorage that removes a half-written file and says "storage full" (a form error /
+    # HTTP 507) when the disk fills, instead of a 500 and a partial file (apps/org/storage.py).
+    "default": {"BACKEND": "apps.org.storage.SafeFileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not (DEBUG or TESTING)

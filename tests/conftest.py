@@ -95,3 +95,28 @@ def staff_user(db):
 def user_client(api_client, user) -> APIClient:
     api_client.force_authenticate(user)
     return api_client
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """The upload disk fills mid-write: Django's FileSystemStorage writes the first chunk to
+    the final path, then the next write fails with ENOSPC (a half-written file is left, as on a
+    real full disk). Returns the paths that were attempted. bench/faults.py does the same on a
+    real, small filesystem."""
+    import errno
+    import os
+
+    from django.core.files.storage import FileSystemStorage
+
+    attempted: list[str] = []
+
+    def _save(self, name, content):
+        path = self.path(name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        attempted.append(path)
+        with open(path, "wb") as fh:
+            fh.write(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(FileSystemStorage, "_save", _save)
+    return attempted

@@ -25,6 +25,7 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from apps.org.errors import ConflictError, ServiceError
+from apps.org.storage import remove_stored
 from apps.studio.validation import validate_custom
 
 from . import engine
@@ -136,22 +137,27 @@ def _custom(raw, instance=None) -> dict:
 def _save_attachments(request: ApprovalRequest, files: Iterable, by) -> list[ApprovalAttachment]:
     """`files`: UploadedFile objects or (UploadedFile, expense line index) pairs."""
     saved = []
-    for item in files or []:
-        upload, line = item if isinstance(item, tuple) else (item, None)
-        if not isinstance(upload, UploadedFile):
-            raise ServiceError(_("Not an uploaded file."), field="attachments")
-        if upload.size > MAX_ATTACHMENT_BYTES:
-            raise ServiceError(
-                _("A file may be at most %(n)s MB.") % {"n": MAX_ATTACHMENT_BYTES // (1024 * 1024)},
-                field="attachments",
+    try:
+        for item in files or []:
+            upload, line = item if isinstance(item, tuple) else (item, None)
+            if not isinstance(upload, UploadedFile):
+                raise ServiceError(_("Not an uploaded file."), field="attachments")
+            if upload.size > MAX_ATTACHMENT_BYTES:
+                raise ServiceError(
+                    _("A file may be at most %(n)s MB.")
+                    % {"n": MAX_ATTACHMENT_BYTES // (1024 * 1024)},
+                    field="attachments",
+                )
+            name = (upload.name or "file").rsplit("/", 1)[-1][:200]
+            att = ApprovalAttachment(
+                request=request, name=name, size=upload.size or 0, line=line, uploaded_by=by
             )
-        name = (upload.name or "file").rsplit("/", 1)[-1][:200]
-        att = ApprovalAttachment(
-            request=request, name=name, size=upload.size or 0, line=line, uploaded_by=by
-        )
-        att.file.save(name, upload, save=False)
-        att.save()
-        saved.append(att)
+            att.file.save(name, upload, save=False)
+            saved.append(att)
+            att.save()
+    except Exception:
+        remove_stored([att.file for att in saved])  # rows roll back: files must go too
+        raise
     if saved:
         lines = request.data.get("lines")
         changed = False

@@ -21,6 +21,7 @@ from apps.notify import send as notify_send
 from apps.org.errors import ServiceError
 from apps.org.models import Department, User
 from apps.org.scopes import clear_caches
+from apps.org.storage import remove_stored
 from apps.studio.validation import validate_custom_or_raise
 
 from . import selectors
@@ -105,17 +106,21 @@ def _check_visibility(visibility: str, departments, roles, users) -> None:
 def _save_attachments(announcement: Announcement, files: Iterable, by) -> list:
     checked = [check_upload(f) for f in files or ()]
     rows = []
-    for item in checked:
-        row = AnnouncementAttachment(
-            announcement=announcement,
-            name=item.name,
-            size=item.size,
-            content_type=item.content_type,
-            uploaded_by=by,
-        )
-        row.file.save(item.name, item.file, save=False)
-        row.save()
-        rows.append(row)
+    try:
+        for item in checked:
+            row = AnnouncementAttachment(
+                announcement=announcement,
+                name=item.name,
+                size=item.size,
+                content_type=item.content_type,
+                uploaded_by=by,
+            )
+            row.file.save(item.name, item.file, save=False)
+            rows.append(row)
+            row.save()
+    except Exception:
+        remove_stored([row.file for row in rows])  # rows roll back: files must go too
+        raise
     return rows
 
 

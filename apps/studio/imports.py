@@ -26,12 +26,14 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.files.storage import FileSystemStorage, storages
+from django.core.files.storage import storages
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from import_export.results import RowResult
+
+from apps.org.storage import SafeFileSystemStorage, StorageFull
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -42,7 +44,7 @@ ASYNC_BYTES = 200 * 1024
 PROGRESS_EVERY = 200
 
 
-class PrivateStorage(FileSystemStorage):
+class PrivateStorage(SafeFileSystemStorage):
     """Uploaded import files: outside MEDIA_ROOT's public URL space, no base URL."""
 
     def __init__(self):
@@ -148,7 +150,10 @@ def import_start(*, user, resource: str, upload):
     fmt = validate_upload(upload)
     import_string(resource)  # a bad path fails here, not in the worker
     job = ImportJob(user=user, resource=resource, original_name=(upload.name or "")[:255])
-    job.file.save(f"import.{fmt}", upload, save=False)
+    try:
+        job.file.save(f"import.{fmt}", upload, save=False)
+    except StorageFull as exc:  # the import pages show ValidationErrors on the file field
+        raise ValidationError(exc.message, code="storage_full") from exc
     job.save()
     return job
 

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from apps import notify
 from apps.org.errors import ConflictError, ServiceError
+from apps.org.storage import remove_stored
 from apps.studio.automation import record_changed
 
 from .models import Task, TaskAttachment, TaskComment, TaskEvent, TaskParticipant
@@ -735,17 +736,23 @@ def comment_add(*, task: Task, by, body: str, files: Iterable = ()) -> TaskComme
         task=task, author=by, body=body, mentions=sorted(u.pk for u in mentioned)
     )
     stored: list[str] = []
-    for item in checked:
-        att = TaskAttachment(
-            comment=comment,
-            name=item.name,
-            size=item.size,
-            content_type=item.content_type,
-            uploaded_by=by,
-        )
-        att.file.save(item.name, item.file, save=False)
-        stored.append(att.file.name)
-        att.save()
+    written = []
+    try:
+        for item in checked:
+            att = TaskAttachment(
+                comment=comment,
+                name=item.name,
+                size=item.size,
+                content_type=item.content_type,
+                uploaded_by=by,
+            )
+            att.file.save(item.name, item.file, save=False)
+            written.append(att.file)
+            stored.append(att.file.name)
+            att.save()
+    except Exception:
+        remove_stored(written)  # the comment rolls back: so do the files already written
+        raise
     involved = {task.assignee_id, task.creator_id} | set(
         TaskParticipant.objects.filter(task=task).values_list("user_id", flat=True)
     )
