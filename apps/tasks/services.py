@@ -620,15 +620,7 @@ def task_recur(*, task: Task, by) -> Task | None:
         return None
     remind = task.remind_at + (due - task.due_at) if task.remind_at and task.due_at else None
     nxt = Task.objects.create(
-        title=task.title,
-        description=task.description,
-        priority=task.priority,
-        assignee_id=task.assignee_id,
-        department_id=task.department_id,
-        creator_id=task.creator_id,
-        customer_id=task.customer_id,
-        link_type_id=task.link_type_id,
-        link_id=task.link_id,
+        **_copied_fields(task),
         due_at=due,
         remind_at=remind,
         repeat=task.repeat,
@@ -645,6 +637,24 @@ def task_recur(*, task: Task, by) -> Task | None:
     _event(nxt, TaskEvent.Kind.CREATED, by, recurrence_of=task.pk)
     _event(task, TaskEvent.Kind.RECURRED, by, next=nxt.pk, due_at=due.isoformat())
     return nxt
+
+
+def _copied_fields(task: Task) -> dict:
+    """What a new occurrence (or its subtask copies) takes over from the task it repeats."""
+    return {
+        name: getattr(task, name)
+        for name in (
+            "title",
+            "description",
+            "priority",
+            "assignee_id",
+            "department_id",
+            "creator_id",
+            "customer_id",
+            "link_type_id",
+            "link_id",
+        )
+    }
 
 
 def _copy_subtasks(task: Task, nxt: Task, *, shift: dt.timedelta) -> None:
@@ -664,15 +674,7 @@ def _copy_subtasks(task: Task, nxt: Task, *, shift: dt.timedelta) -> None:
         copies = Task.objects.bulk_create(
             [
                 Task(
-                    title=r.title,
-                    description=r.description,
-                    priority=r.priority,
-                    assignee_id=r.assignee_id,
-                    department_id=r.department_id,
-                    creator_id=r.creator_id,
-                    customer_id=r.customer_id,
-                    link_type_id=r.link_type_id,
-                    link_id=r.link_id,
+                    **_copied_fields(r),
                     due_at=r.due_at + shift if r.due_at else None,
                     remind_at=r.remind_at + shift if r.remind_at else None,
                     parent=new_of[r.parent_id],
